@@ -1,0 +1,10 @@
+// Each `helix` subcommand registers itself on the CLI11 app; main.cpp lists them in one place.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace helix::cli {
+
+void add_compare_memory_command(CLI::App& app);
+
+}  // namespace helix::cli
