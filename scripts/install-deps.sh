@@ -27,7 +27,7 @@ if ((${#missing[@]})); then
 fi
 
 # npm packages (lock files are committed; `npm ci` installs exactly them). Skipped when already current.
-for dir in web tests/http tests/browser; do
+for dir in web; do
   if [[ -f "$dir/package-lock.json" ]]; then
     stamp="$dir/node_modules/.helix-lock-stamp"
     if [[ ! -f "$stamp" ]] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
