@@ -22,6 +22,12 @@ inline float hmax(__m256 v) {
   return _mm_cvtss_f32(x);
 }
 
+// {sum(a0), sum(a1), sum(a2), sum(a3)} through one shared hadd tree.
+inline __m128 sum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+  return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+}
+
 // exp(x) for x <= 0: Cephes' expf as in the AVX-512 path, 2^n built in the exponent bits.
 inline __m256 exp256(__m256 x) {
   x = _mm256_max_ps(x, _mm256_set1_ps(-87.3365478515625f));
@@ -80,10 +86,11 @@ struct Avx2Ops {
         a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k_rows[j + 2] + d), a2);
         a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k_rows[j + 3] + d), a3);
       }
-      s[j] = (hsum(a0) + dot_tail(q, k_rows[j], body, hd)) * scale;
-      s[j + 1] = (hsum(a1) + dot_tail(q, k_rows[j + 1], body, hd)) * scale;
-      s[j + 2] = (hsum(a2) + dot_tail(q, k_rows[j + 2], body, hd)) * scale;
-      s[j + 3] = (hsum(a3) + dot_tail(q, k_rows[j + 3], body, hd)) * scale;
+      __m128 sums = sum4(a0, a1, a2, a3);
+      if (body < hd)
+        sums = _mm_add_ps(sums, _mm_setr_ps(dot_tail(q, k_rows[j], body, hd), dot_tail(q, k_rows[j + 1], body, hd),
+                                            dot_tail(q, k_rows[j + 2], body, hd), dot_tail(q, k_rows[j + 3], body, hd)));
+      _mm_storeu_ps(s + j, _mm_mul_ps(sums, _mm_set1_ps(scale)));
     }
     for (; j < n; ++j) {
       __m256 a0 = _mm256_setzero_ps();
