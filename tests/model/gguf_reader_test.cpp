@@ -442,7 +442,8 @@ TEST(GgufReader, ShapeKeys) {
   auto zero_heads = tiny_shape(dir, {}, [](GgufWriter& w) { w.add_uint32("llama.attention.head_count", 0); });
   ASSERT_FALSE(zero_heads);
   EXPECT_NE(zero_heads.error().message.find("'llama.attention.head_count': must be > 0, got 0"), std::string::npos);
-  auto bad_eps = tiny_shape(dir, {}, [](GgufWriter& w) { w.add_float32("llama.attention.layer_norm_rms_epsilon", -1); });
+  auto bad_eps =
+      tiny_shape(dir, {}, [](GgufWriter& w) { w.add_float32("llama.attention.layer_norm_rms_epsilon", -1); });
   ASSERT_FALSE(bad_eps);
   EXPECT_NE(bad_eps.error().message.find("must be > 0, got -1"), std::string::npos);
   auto partial_rope = tiny_shape(dir, {}, [](GgufWriter& w) { w.add_uint32("llama.rope.dimension_count", 2); });

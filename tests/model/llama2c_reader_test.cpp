@@ -213,7 +213,8 @@ TEST(Llama2cReader, RandomByteFlipsNeverCrash) {
   for (int version : {0, 1}) {
     const auto base = test::llama2c_bytes(version, 8, 16, 2, 2, 1, 10, 4, version == 0);
     for (int i = 0; i < 500; ++i) {
-      SCOPED_TRACE("seed " + std::to_string(kSeed) + ", v" + std::to_string(version) + " mutation " + std::to_string(i));
+      SCOPED_TRACE("seed " + std::to_string(kSeed) + ", v" + std::to_string(version) + " mutation " +
+                   std::to_string(i));
       auto bytes = base;
       for (int k = 0; k < 3; ++k) bytes[rng() % 40] = static_cast<uint8_t>(rng());
       if (rng() % 4 == 0) bytes.resize(rng() % bytes.size());
