@@ -108,7 +108,7 @@ Report make_report(const std::string& path) {
     r.shape = r.model->shape;
     r.format = std::string(format_name(r.model->format));
     r.version = r.model->version();
-    r.file_bytes = r.model->file_bytes();
+    r.file_bytes = r.model->file_bytes;
   } else {
     auto gguf = GgufFile::open(path);
     if (!gguf) fail(model.error());
