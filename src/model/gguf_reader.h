@@ -30,7 +30,7 @@ struct GgufValue {
   GgufType type = GgufType::UINT8;
   GgufType array_type = GgufType::UINT8;  // element type when type == ARRAY
   uint64_t array_size = 0;                // element count when type == ARRAY
-  int64_t int_value = 0;                  // any integer type (uint64 above INT64_MAX is refused)
+  int64_t int_value = 0;                  // any integer type (get_int refuses a uint64 above INT64_MAX)
   uint64_t uint_value = 0;                // UINT64 as stored (int_value is 0 when above INT64_MAX)
   double float_value = 0.0;               // FLOAT32 / FLOAT64
   bool bool_value = false;
