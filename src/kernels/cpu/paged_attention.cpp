@@ -186,3 +186,29 @@ void paged_attention_isa(AttentionIsa isa, const AttentionQueries& qs, const Pag
 }
 
 }  // namespace helix
+
+namespace helix {
+
+void store_kv_token(const PagedKv& kv, int32_t block, int32_t slot, const float* k, const float* v) {
+  HELIX_CHECK(kv.k != nullptr && slot >= 0 && slot < kv.block_size && block >= 0, "store_kv_token: block {} slot {}",
+              block, slot);
+  for (int32_t g = 0; g < kv.n_kv_heads; ++g) {
+    const int64_t offset = block * kv.block_stride_bytes + g * kv.head_stride_bytes + slot * kv.slot_stride_bytes;
+    const float* ks = k + int64_t{g} * kv.head_dim;
+    const float* vs = v + int64_t{g} * kv.head_dim;
+    if (kv.dtype == DType::F32) {
+      std::memcpy(kv.k + offset, ks, sizeof(float) * kv.head_dim);
+      std::memcpy(kv.v + offset, vs, sizeof(float) * kv.head_dim);
+    } else {
+      HELIX_CHECK(kv.dtype == DType::F16, "store_kv_token: unsupported KV dtype {}", dtype_name(kv.dtype));
+      auto* kd = reinterpret_cast<uint16_t*>(kv.k + offset);
+      auto* vd = reinterpret_cast<uint16_t*>(kv.v + offset);
+      for (int32_t d = 0; d < kv.head_dim; ++d) {
+        kd[d] = f32_to_fp16(ks[d]);
+        vd[d] = f32_to_fp16(vs[d]);
+      }
+    }
+  }
+}
+
+}  // namespace helix

@@ -21,8 +21,8 @@ namespace helix {
 //   k + b * block_stride_bytes + g * head_stride_bytes + s * slot_stride_bytes + d * dtype size,
 // and the same for V from v. head_dim values of one slot are contiguous.
 struct PagedKv {
-  const std::byte* k = nullptr;
-  const std::byte* v = nullptr;
+  std::byte* k = nullptr;  // pool memory: attention reads it, store_kv_token writes it
+  std::byte* v = nullptr;
   DType dtype = DType::F32;  // F32 or F16
   int64_t block_stride_bytes = 0;
   int64_t head_stride_bytes = 0;
@@ -53,5 +53,13 @@ void paged_attention(const AttentionQueries& queries, const PagedKv& kv, std::sp
 // The same with an explicit code path (tests compare each against the scalar reference).
 void paged_attention_isa(AttentionIsa isa, const AttentionQueries& queries, const PagedKv& kv,
                          std::span<const int32_t> block_table, std::span<float> out);
+
+}  // namespace helix
+
+namespace helix {
+
+// Writes one token's K and V ([n_kv_heads][head_dim] f32 each) into (block, slot) of a layer's pool,
+// converting to the pool's dtype. The forward pass calls it before attention reads the slot.
+void store_kv_token(const PagedKv& kv, int32_t block, int32_t slot, const float* k, const float* v);
 
 }  // namespace helix
