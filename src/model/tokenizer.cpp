@@ -97,15 +97,15 @@ Result<Tokenizer> Tokenizer::create(TokenizerSpec spec) {
   }
   if (spec.types.empty()) {
     // No types stored (llama2.c files): infer them as SentencePiece would have them.
-    spec.types.assign(n, TokenType::kNormal);
+    spec.types.assign(n, TokenType::Normal);
     for (size_t i = 0; i < n; ++i) {
       if (spec.kind == TokenizerKind::kSentencePiece && parse_byte_piece(t.tokens_[i]) >= 0) {
-        spec.types[i] = TokenType::kByte;
+        spec.types[i] = TokenType::Byte;
       }
     }
-    if (spec.unk_id >= 0) spec.types[spec.unk_id] = TokenType::kUnknown;
-    if (spec.bos_id >= 0) spec.types[spec.bos_id] = TokenType::kControl;
-    if (spec.eos_id >= 0) spec.types[spec.eos_id] = TokenType::kControl;
+    if (spec.unk_id >= 0) spec.types[spec.unk_id] = TokenType::Unknown;
+    if (spec.bos_id >= 0) spec.types[spec.bos_id] = TokenType::Control;
+    if (spec.eos_id >= 0) spec.types[spec.eos_id] = TokenType::Control;
   }
   t.types_ = std::move(spec.types);
   t.pre_tokenizer_ = std::move(spec.pre_tokenizer);
@@ -122,7 +122,7 @@ Result<Tokenizer> Tokenizer::create(TokenizerSpec spec) {
   }
   // Chat models end a turn with a token other than EOS; files seldom list it, so go by name (as llama.cpp).
   for (int32_t id = 0; id < n_tokens; ++id) {
-    if (t.types_[id] != TokenType::kControl) continue;
+    if (t.types_[id] != TokenType::Control) continue;
     const std::string& text = t.tokens_[id];
     for (const std::string_view name : kEndOfGenerationNames) {
       if (text == name) t.eog_ids_.push_back(id);
@@ -140,23 +140,23 @@ Result<Tokenizer> Tokenizer::create(TokenizerSpec spec) {
   for (int32_t id = 0; id < n_tokens; ++id) {
     const std::string& text = t.tokens_[id];
     switch (t.types_[id]) {
-      case TokenType::kNormal:
+      case TokenType::Normal:
         t.pieces_[id] = t.kind_ == TokenizerKind::kSentencePiece ? replace_all(text, kSpaceMarker, " ")
                                                                  : byte_level_decode(text);
         break;
-      case TokenType::kByte: {
+      case TokenType::Byte: {
         const int byte = parse_byte_piece(text);
         if (byte < 0) return errorf("{}: token {} '{}' has the byte type but is not of the form <0xNN>", src, id, text);
         t.pieces_[id] = std::string(1, static_cast<char>(byte));
         if (t.byte_tokens_[byte] < 0) t.byte_tokens_[byte] = id;
         break;
       }
-      case TokenType::kUserDefined:
+      case TokenType::UserDefined:
         t.pieces_[id] = text;
         break;
-      case TokenType::kUnknown:
-      case TokenType::kControl:
-      case TokenType::kUnused:
+      case TokenType::Unknown:
+      case TokenType::Control:
+      case TokenType::Unused:
         break;
       default:
         return errorf("{}: token {} has an unknown type {}", src, id, static_cast<int>(t.types_[id]));
@@ -184,9 +184,9 @@ Result<Tokenizer> Tokenizer::create(TokenizerSpec spec) {
   for (int32_t id = 0; id < n_tokens; ++id) {
     const TokenType type = t.types_[id];
     if (t.tokens_[id].empty()) continue;
-    if (type == TokenType::kControl || type == TokenType::kUnknown) {
+    if (type == TokenType::Control || type == TokenType::Unknown) {
       t.specials_.push_back({t.tokens_[id], id, true});
-    } else if (type == TokenType::kUserDefined) {
+    } else if (type == TokenType::UserDefined) {
       t.specials_.push_back({t.tokens_[id], id, false});
     }
   }
@@ -247,12 +247,12 @@ void Tokenizer::encode_fragment(std::string_view text, bool after_special, std::
 std::string Tokenizer::decode_piece(int32_t prev_id, int32_t id, bool render_special) const {
   if (id < 0 || id >= vocab_size()) return {};
   const TokenType type = types_[id];
-  if (type == TokenType::kControl || type == TokenType::kUnknown || type == TokenType::kUnused) {
+  if (type == TokenType::Control || type == TokenType::Unknown || type == TokenType::Unused) {
     return render_special ? tokens_[id] : std::string();
   }
   const std::string& piece = pieces_[id];
   // The space that encode prepended (llama2.c also drops it after BOS when printing).
-  if (kind_ == TokenizerKind::kSentencePiece && add_space_prefix_ && type == TokenType::kNormal &&
+  if (kind_ == TokenizerKind::kSentencePiece && add_space_prefix_ && type == TokenType::Normal &&
       (prev_id < 0 || prev_id == bos_id_) && !piece.empty() && piece[0] == ' ') {
     return piece.substr(1);
   }
@@ -277,7 +277,7 @@ const std::string& Tokenizer::token_text(int32_t id) const {
 }
 
 TokenType Tokenizer::token_type(int32_t id) const {
-  return id >= 0 && id < vocab_size() ? types_[id] : TokenType::kUnused;
+  return id >= 0 && id < vocab_size() ? types_[id] : TokenType::Unused;
 }
 
 float Tokenizer::token_score(int32_t id) const { return id >= 0 && id < vocab_size() ? scores_[id] : 0.0f; }

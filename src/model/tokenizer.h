@@ -20,18 +20,9 @@
 
 #include "common/result.h"
 #include "model/pre_tokenizer.h"
+#include "model/token_type.h"
 
 namespace helix {
-
-// Token types, numbered as GGUF's tokenizer.ggml.token_type.
-enum class TokenType : uint8_t {
-  kNormal = 1,
-  kUnknown = 2,
-  kControl = 3,      // BOS, EOS, <|im_start|>: text only with parse_special, not printed
-  kUserDefined = 4,  // added tokens that are not special: always matched whole, printed as is
-  kUnused = 5,
-  kByte = 6,         // SentencePiece byte fallback <0xNN>
-};
 
 enum class TokenizerKind : uint8_t {
   kSentencePiece,

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/mapped_file.h"
+#include "model/synthetic_vocab.h"
 
 namespace helix {
 
@@ -286,7 +287,7 @@ Result<Tokenizer> load_hf_tokenizer(const std::string& path) {
     present[id] = true;
     spec.tokens[id] = std::move(token);
   }
-  spec.types.assign(static_cast<size_t>(n), TokenType::kNormal);
+  spec.types.assign(static_cast<size_t>(n), TokenType::Normal);
   for (size_t i = 0; i < added_tokens.size(); ++i) {
     const Added& a = added_tokens[i];
     if (present[a.id] && spec.tokens[a.id] != a.content) {
@@ -295,7 +296,7 @@ Result<Tokenizer> load_hf_tokenizer(const std::string& path) {
     }
     present[a.id] = true;
     spec.tokens[a.id] = a.content;
-    spec.types[a.id] = a.special ? TokenType::kControl : TokenType::kUserDefined;
+    spec.types[a.id] = a.special ? TokenType::Control : TokenType::UserDefined;
   }
   for (int64_t id = 0; id < n; ++id) {
     if (!present[id]) return errorf("{}: model.vocab: no token has id {} (ids must be dense)", path, id);
@@ -324,7 +325,9 @@ Result<Tokenizer> load_hf_tokenizer(const std::string& path) {
   }
   bool byte_level = false;
   if (const json* pre = member(root, "pre_tokenizer"); pre != nullptr) {
-    HELIX_TRY(parse_pre_tokenizer(*pre, "pre_tokenizer", spec, byte_level));
+    if (auto parsed = parse_pre_tokenizer(*pre, "pre_tokenizer", spec, byte_level); !parsed) {
+      return with_context(path, parsed.error());
+    }
   }
   if (!byte_level) return errorf("{}: pre_tokenizer has no ByteLevel step: only byte-level BPE is supported", path);
 
@@ -346,10 +349,28 @@ Result<Tokenizer> load_hf_tokenizer(const std::string& path) {
   if (spec.eos_id < 0) {
     for (const char* name : {"<|endoftext|>", "<|end_of_text|>", "</s>"}) {
       for (size_t id = 0; spec.eos_id < 0 && id < spec.tokens.size(); ++id) {
-        if (spec.types[id] == TokenType::kControl && spec.tokens[id] == name) spec.eos_id = static_cast<int32_t>(id);
+        if (spec.types[id] == TokenType::Control && spec.tokens[id] == name) spec.eos_id = static_cast<int32_t>(id);
       }
     }
   }
+  return Tokenizer::create(std::move(spec));
+}
+
+Result<Tokenizer> synthetic_tokenizer(const SyntheticVocab& vocab) {
+  TokenizerSpec spec;
+  spec.source = "synthetic vocabulary";
+  spec.kind = TokenizerKind::kSentencePiece;
+  spec.tokens = vocab.tokens;
+  spec.scores = vocab.scores;
+  spec.types.reserve(vocab.token_types.size());
+  for (const int32_t type : vocab.token_types) {
+    if (type < 1 || type > 6) return errorf("synthetic vocabulary: {} is not a token type", type);
+    spec.types.push_back(static_cast<TokenType>(type));
+  }
+  spec.bos_id = vocab.bos_id;
+  spec.eos_id = vocab.eos_id;
+  spec.unk_id = vocab.unk_id;
+  spec.add_bos = true;
   return Tokenizer::create(std::move(spec));
 }
 

@@ -11,6 +11,7 @@
 namespace helix {
 
 class GgufFile;
+struct SyntheticVocab;
 
 // llama2.c tokenizer .bin (tok512.bin, tokenizer.bin): int32 max_token_length, then per token a float32
 // score, an int32 byte length and the bytes. SentencePiece pieces with '▁' written as ' ', BOS and EOS
@@ -28,5 +29,8 @@ Result<Tokenizer> load_hf_tokenizer(const std::string& path);
 // from tokenizer.ggml.pre: default/gpt-2, llama-bpe, smollm and a few aliases), tokens, scores,
 // token_type, merges, bos/eos/unk/eot/eom ids, add_bos_token, add_space_prefix.
 Result<Tokenizer> load_gguf_tokenizer(const GgufFile& file);
+
+// The SentencePiece tokenizer of a synthetic vocabulary (models generated with random weights).
+Result<Tokenizer> synthetic_tokenizer(const SyntheticVocab& vocab);
 
 }  // namespace helix

@@ -26,9 +26,9 @@ TEST(TokenizerHf, SmolLM2Vocabulary) {
   // No post-processor: nothing is added by default.
   EXPECT_FALSE(tok.add_bos_default());
   EXPECT_EQ(tok.token_text(0), "<|endoftext|>");
-  EXPECT_EQ(tok.token_type(0), TokenType::kControl);
-  EXPECT_EQ(tok.token_type(16), TokenType::kControl);
-  EXPECT_EQ(tok.token_type(17), TokenType::kNormal);
+  EXPECT_EQ(tok.token_type(0), TokenType::Control);
+  EXPECT_EQ(tok.token_type(16), TokenType::Control);
+  EXPECT_EQ(tok.token_type(17), TokenType::Normal);
   // <|endoftext|> and <|im_end|> both end generation.
   EXPECT_EQ(tok.eog_ids(), std::vector<int32_t>({0, 2}));
   EXPECT_TRUE(tok.is_eog(2));
@@ -74,7 +74,7 @@ TEST(TokenizerHf, SpecialTokensOnlyWhenAsked) {
   EXPECT_EQ(std::vector<int32_t>(special.begin() + 1, special.end() - 1), middle);
   const auto plain = tok.encode(text, false, false);
   for (const int32_t id : plain) {
-    EXPECT_NE(tok.token_type(id), TokenType::kControl) << id;
+    EXPECT_NE(tok.token_type(id), TokenType::Control) << id;
   }
   EXPECT_EQ(tok.decode(plain), text);
   EXPECT_EQ(tok.decode(special), "user\nHi");

@@ -29,10 +29,10 @@ TEST(TokenizerLlama2c, Tok512Vocabulary) {
   // "\n<s>\n" / "\n</s>\n" in the file are SentencePiece's <s> / </s>; spaces are '▁' again.
   EXPECT_EQ(tok.token_text(1), "<s>");
   EXPECT_EQ(tok.token_text(2), "</s>");
-  EXPECT_EQ(tok.token_type(1), TokenType::kControl);
-  EXPECT_EQ(tok.token_type(0), TokenType::kUnknown);
+  EXPECT_EQ(tok.token_type(1), TokenType::Control);
+  EXPECT_EQ(tok.token_type(0), TokenType::Unknown);
   EXPECT_EQ(tok.token_text(3), "<0x00>");
-  EXPECT_EQ(tok.token_type(3), TokenType::kByte);
+  EXPECT_EQ(tok.token_type(3), TokenType::Byte);
   EXPECT_EQ(tok.token_text(265), "\xE2\x96\x81the");
   EXPECT_FLOAT_EQ(tok.token_score(265), -6.0f);
   EXPECT_EQ(tok.eog_ids(), std::vector<int32_t>({2}));
