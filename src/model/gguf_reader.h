@@ -31,6 +31,7 @@ struct GgufValue {
   GgufType array_type = GgufType::UINT8;  // element type when type == ARRAY
   uint64_t array_size = 0;                // element count when type == ARRAY
   int64_t int_value = 0;                  // any integer type (uint64 above INT64_MAX is refused)
+  uint64_t uint_value = 0;                // UINT64 as stored (int_value is 0 when above INT64_MAX)
   double float_value = 0.0;               // FLOAT32 / FLOAT64
   bool bool_value = false;
   std::string_view string_value;          // STRING
@@ -52,9 +53,24 @@ struct GgufTensorInfo {
   int64_t n_bytes = 0;
 };
 
+// Sizes of every ggml tensor type a GGUF file may hold, including those Helix cannot compute with,
+// so such files still parse (their tensors get an empty dtype).
+struct GgmlTypeInfo {
+  uint32_t id;
+  std::string_view name;   // "q4_k", "iq2_xs", ...
+  int64_t block_values;    // values per block (1 for plain types)
+  int64_t block_bytes;     // bytes per block
+};
+const GgmlTypeInfo* ggml_type_info(uint32_t ggml_type);  // nullptr for an unknown id
+std::string ggml_type_name(uint32_t ggml_type);           // "q4_k", or "type 99" for an unknown id
+
+inline constexpr uint64_t kGgufDefaultAlignment = 32;
+
 class GgufFile {
  public:
   static Result<GgufFile> open(const std::string& path);
+  // Parses a file already mapped (the mapping's path names the file in errors).
+  static Result<GgufFile> from_mapping(std::shared_ptr<MappedFile> file);
 
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }
@@ -79,6 +95,8 @@ class GgufFile {
   const GgufTensorInfo* find_tensor(std::string_view name) const;
   // Bytes of a tensor inside the mapping (valid while this GgufFile lives).
   const uint8_t* tensor_data(const GgufTensorInfo& tensor) const;
+  // The mapping every view above points into; holding it keeps them valid.
+  const std::shared_ptr<MappedFile>& mapping() const { return file_; }
 
  private:
   std::string path_;

@@ -2,12 +2,19 @@
 
 #include <filesystem>
 
+#include "model/model_file.h"
+
 namespace helix {
 
 Result<ModelShape> resolve_model_shape(const std::string& preset_or_path) {
   for (const auto& p : model_presets())
     if (p.name == preset_or_path) return p.shape;
-  // Model files are read by the GGUF / llama2.c readers (added with them).
+  std::error_code ec;
+  if (std::filesystem::exists(preset_or_path, ec)) {
+    auto model = open_model_file(preset_or_path);
+    if (!model) return make_error(model.error().message, "model");
+    return model->shape;
+  }
   return find_preset(preset_or_path);
 }
 
