@@ -1,4 +1,6 @@
 // Tokenizer from GGUF metadata (tokenizer.ggml.*), with llama.cpp's defaults where a key is absent.
+#include <fstream>
+
 #include "model/gguf_reader.h"
 #include "model/tokenizer_loaders.h"
 
@@ -119,6 +121,25 @@ Result<Tokenizer> load_gguf_tokenizer(const GgufFile& file) {
     spec.add_space_prefix = *prefix;
   }
   return Tokenizer::create(std::move(spec));
+}
+
+Result<Tokenizer> load_tokenizer_file(const std::string& path, int32_t expected_vocab_size) {
+  char magic[4] = {};
+  std::ifstream(path, std::ios::binary).read(magic, sizeof(magic));
+  Result<Tokenizer> tokenizer = make_error("");
+  if (std::string_view(magic, sizeof(magic)) == "GGUF") {
+    auto file = GgufFile::open(path);
+    if (!file) return Unexpected{file.error()};
+    tokenizer = load_gguf_tokenizer(*file);
+  } else if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
+    tokenizer = load_hf_tokenizer(path);
+  } else {
+    return load_llama2c_tokenizer(path, expected_vocab_size);
+  }
+  if (tokenizer && expected_vocab_size > 0 && tokenizer->vocab_size() != expected_vocab_size) {
+    return errorf("{}: {} tokens, the model expects {}", path, tokenizer->vocab_size(), expected_vocab_size);
+  }
+  return tokenizer;
 }
 
 }  // namespace helix

@@ -30,6 +30,10 @@ Result<Tokenizer> load_hf_tokenizer(const std::string& path);
 // token_type, merges, bos/eos/unk/eot/eom ids, add_bos_token, add_space_prefix.
 Result<Tokenizer> load_gguf_tokenizer(const GgufFile& file);
 
+// Any of the above by content: a GGUF file (magic "GGUF"), a .json file, else a llama2.c .bin
+// (expected_vocab_size as for load_llama2c_tokenizer; for the others it must match when > 0).
+Result<Tokenizer> load_tokenizer_file(const std::string& path, int32_t expected_vocab_size = 0);
+
 // The SentencePiece tokenizer of a synthetic vocabulary (models generated with random weights).
 Result<Tokenizer> synthetic_tokenizer(const SyntheticVocab& vocab);
 
