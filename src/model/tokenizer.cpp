@@ -185,14 +185,17 @@ Result<Tokenizer> Tokenizer::create(TokenizerSpec spec) {
     const TokenType type = t.types_[id];
     if (t.tokens_[id].empty()) continue;
     if (type == TokenType::Control || type == TokenType::Unknown) {
-      t.specials_.push_back({t.tokens_[id], id, true});
+      t.specials_.push_back({id, true});
     } else if (type == TokenType::UserDefined) {
-      t.specials_.push_back({t.tokens_[id], id, false});
+      t.specials_.push_back({id, false});
     }
   }
-  std::stable_sort(t.specials_.begin(), t.specials_.end(),
-                   [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
-  for (const SpecialToken& special : t.specials_) t.special_first_byte_[static_cast<uint8_t>(special.text[0])] = true;
+  std::stable_sort(t.specials_.begin(), t.specials_.end(), [&t](const SpecialToken& a, const SpecialToken& b) {
+    return t.tokens_[a.id].size() > t.tokens_[b.id].size();
+  });
+  for (const SpecialToken& special : t.specials_) {
+    t.special_first_byte_[static_cast<uint8_t>(t.tokens_[special.id][0])] = true;
+  }
   return t;
 }
 
@@ -217,7 +220,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
     }
     for (const SpecialToken& special : specials_) {
       if (special.control && !parse_special) continue;
-      if (text.compare(pos, special.text.size(), special.text) == 0) {
+      const std::string& special_text = tokens_[special.id];
+      if (text.compare(pos, special_text.size(), special_text) == 0) {
         match = &special;  // the longest, as specials_ is sorted by length
         break;
       }
@@ -229,7 +233,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos, bool
     if (pos > start) encode_fragment(text.substr(start, pos - start), after_special, out);
     out.push_back(match->id);
     after_special = true;
-    pos += match->text.size();
+    pos += tokens_[match->id].size();
     start = pos;
   }
   if (start < text.size()) encode_fragment(text.substr(start), after_special, out);

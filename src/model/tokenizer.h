@@ -93,9 +93,8 @@ class Tokenizer {
     int32_t merged_id;
   };
   struct SpecialToken {
-    std::string_view text;  // view into tokens_
-    int32_t id;
-    bool control;           // matched only with parse_special
+    int32_t id;    // its text is tokens_[id] (no view: a copied Tokenizer must not point into another)
+    bool control;  // matched only with parse_special
   };
 
   Tokenizer() = default;

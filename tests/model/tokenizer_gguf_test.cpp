@@ -1,4 +1,6 @@
 // Tokenizers from GGUF metadata: llama.cpp's vectors for its SentencePiece and GPT-2 vocab files.
+#include <random>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -129,6 +131,32 @@ TEST(TokenizerGguf, SmollmPreTokenizerFromGguf) {
     passed += ids == c["ids"].get<std::vector<int32_t>>() ? 1 : 0;
   }
   EXPECT_EQ(passed, 56);
+}
+
+// Seeded random byte strings (ASCII, multi-byte chars, invalid bytes, spaces and digits mixed) encode
+// and decode back exactly: GPT-2's vocab has a char for all 256 bytes, SentencePiece falls back to
+// <0xNN>. Also exercises the splitters on arbitrary input.
+TEST(TokenizerGguf, RandomBytesRoundTrip) {
+  auto spm = load_gguf(test::shared_path(kSpmGguf));
+  auto bpe = load_gguf(test::shared_path(kGpt2Gguf));
+  ASSERT_TRUE(spm && bpe);
+  const uint32_t seed = 20240611;
+  std::mt19937 rng(seed);
+  const std::vector<std::string> atoms = {" ", "  ", "\t", "\n", "\r\n", "a", "Z", "7", "'s", "!", "\xC3\xA9",
+                                          "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "\xC2\xBD", "\xE2\x80\x8D", "<s>"};
+  for (int i = 0; i < 300; ++i) {
+    std::string text;
+    const int n = static_cast<int>(rng() % 40);
+    for (int j = 0; j < n; ++j) {
+      if (rng() % 4 == 0) {
+        text += static_cast<char>(rng() % 256);
+      } else {
+        text += atoms[rng() % atoms.size()];
+      }
+    }
+    ASSERT_EQ(spm->decode(spm->encode(text, true)), text) << "seed " << seed << " string " << i;
+    ASSERT_EQ(bpe->decode(bpe->encode(text, false)), text) << "seed " << seed << " string " << i;
+  }
 }
 
 // A small valid byte-level GGUF to break one key at a time.

@@ -1,5 +1,6 @@
 // SentencePiece tokenizer from llama2.c .bin files: stories260K's tok512.bin and Llama 2's 32k vocab.
 #include <algorithm>
+#include <optional>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -111,6 +112,15 @@ TEST(TokenizerLlama2c, ParseSpecialOnlyWhenAsked) {
   // After a special token the text gets the prefix space again (llama.cpp): ▁the.
   EXPECT_EQ(tok.encode("<s>the", false, true), std::vector<int32_t>({1, 265}));
   EXPECT_EQ(tok.encode("the</s>", false, true), std::vector<int32_t>({265, 2}));
+}
+
+TEST(TokenizerLlama2c, CopyOutlivesOriginal) {
+  std::optional<Tokenizer> original(load_tok512());
+  const Tokenizer copy = *original;
+  original.reset();
+  // Special-token matching and lookups use only the copy's own data.
+  EXPECT_EQ(copy.encode("<s>the", false, true), std::vector<int32_t>({1, 265}));
+  EXPECT_EQ(copy.decode(std::vector<int32_t>{1, 265}), "the");
 }
 
 }  // namespace
