@@ -74,7 +74,7 @@ std::string scalar_text(const GgufValue& v) {
   }
 }
 
-nlohmann::json value_json(const GgufValue& v) {
+nlohmann::ordered_json value_json(const GgufValue& v) {
   switch (v.type) {
     case GgufType::FLOAT32: return static_cast<float>(v.float_value);
     case GgufType::FLOAT64: return v.float_value;
@@ -108,7 +108,7 @@ Report make_report(const std::string& path) {
     r.shape = r.model->shape;
     r.format = std::string(format_name(r.model->format));
     r.version = r.model->version();
-    r.file_bytes = r.model->file_bytes();
+    r.file_bytes = r.model->file_bytes;
   } else {
     auto gguf = GgufFile::open(path);
     if (!gguf) fail(model.error());
@@ -143,8 +143,10 @@ void print_text(const Report& r, bool list_tensors) {
     fmt::print("  layers {}, heads {}, kv heads {}{}, head_dim {}, hidden {}, ffn {}, vocab {}, context {}\n",
                s.n_layers, s.n_heads, s.n_kv_heads, s.uses_gqa() ? " (GQA)" : "", s.head_dim, s.hidden_dim,
                s.ffn_dim, s.vocab_size, s.context_length);
+    // A vocab-only GGUF has no output.weight to tell, so "tied" there is only the reader's default.
+    const bool unknown_tie = r.gguf() && r.tensors.empty();
     fmt::print("  rope base {}, rms eps {}, tied embeddings: {}\n", s.rope_freq_base, s.rms_norm_eps,
-               s.tied_embeddings ? "yes" : "no");
+               unknown_tie ? "unknown (no tensors)" : (s.tied_embeddings ? "yes" : "no"));
     ModelShape f16 = s;
     f16.kv_dtype = DType::F16;
     fmt::print("KV cache: {} B per token at f16\n", f16.kv_bytes_per_token());
@@ -154,9 +156,11 @@ void print_text(const Report& r, bool list_tensors) {
   if (!r.tensors.empty())
     fmt::print("parameters: {}\n", parameter_count(r));
   else if (r.shape)
-    fmt::print("parameters: {} (from the shape; the file has no tensors)\n", r.shape->parameter_count());
+    fmt::print("parameters: {} (from the shape, embeddings tied; the file has no tensors)\n",
+               r.shape->parameter_count());
   std::string by_type;
-  for (const auto& [type, bytes] : bytes_by_type(r)) by_type += fmt::format("{}{}: {} B", by_type.empty() ? "" : ", ", type, bytes);
+  for (const auto& [type, bytes] : bytes_by_type(r))
+    by_type += fmt::format("{}{}: {} B", by_type.empty() ? "" : ", ", type, bytes);
   fmt::print("tensors: {}{}\n", r.tensors.size(), by_type.empty() ? "" : " (" + by_type + ")");
   if (r.gguf()) {
     fmt::print("metadata: {} keys\n", r.gguf()->metadata().size());
@@ -173,8 +177,8 @@ void print_text(const Report& r, bool list_tensors) {
   }
 }
 
-nlohmann::json report_json(const Report& r, bool list_tensors) {
-  nlohmann::json j;
+nlohmann::ordered_json report_json(const Report& r, bool list_tensors) {
+  nlohmann::ordered_json j;
   j["path"] = r.path;
   j["file_bytes"] = r.file_bytes;
   j["format"] = r.format;
@@ -205,14 +209,14 @@ nlohmann::json report_json(const Report& r, bool list_tensors) {
   j["parameter_count_source"] = from_tensors ? "tensors" : "shape";
   j["tensor_count"] = r.tensors.size();
   j["bytes_by_type"] = bytes_by_type(r);
-  nlohmann::json meta = nlohmann::json::object();
+  nlohmann::ordered_json meta = nlohmann::ordered_json::object();
   if (r.gguf())
     for (const auto& e : r.gguf()->metadata()) meta[e.key] = value_json(e.value);
   j["metadata"] = meta;
   if (list_tensors) {
-    nlohmann::json list = nlohmann::json::array();
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& t : r.tensors) {
-      nlohmann::json row = {{"name", t.name}, {"type", t.type}, {"dims", t.dims}, {"bytes", t.n_bytes}};
+      nlohmann::ordered_json row = {{"name", t.name}, {"type", t.type}, {"dims", t.dims}, {"bytes", t.n_bytes}};
       if (t.offset) row["offset"] = *t.offset;
       list.push_back(row);
     }
@@ -232,7 +236,8 @@ void add_inspect_command(CLI::App& app) {
   cmd->callback([opts] {
     const Report r = make_report(opts->path);
     if (opts->json)
-      fmt::print("{}\n", report_json(r, opts->tensors).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+      fmt::print("{}\n", report_json(r, opts->tensors)
+                              .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     else
       print_text(r, opts->tensors);
   });

@@ -259,10 +259,18 @@ Result<GgufFile> GgufFile::open(const std::string& path) {
 }
 
 Result<GgufFile> GgufFile::from_mapping(std::shared_ptr<MappedFile> file) {
+  auto g = parse(file->path(), file->data(), file->size());
+  if (g) g->file_ = std::move(file);
+  return g;
+}
+
+Result<GgufFile> GgufFile::parse(std::string name, const uint8_t* data, size_t size_bytes) {
   GgufFile g;
-  g.path_ = file->path();
+  g.path_ = std::move(name);
+  g.data_ = data;
+  g.size_ = size_bytes;
   const std::string& path = g.path_;
-  Parser p(path, file->data(), file->size());
+  Parser p(path, data, size_bytes);
 
   p.set_item("magic");
   HELIX_TRY(p.need(4));
@@ -344,7 +352,7 @@ Result<GgufFile> GgufFile::from_mapping(std::shared_ptr<MappedFile> file) {
   }
 
   // The data section starts at the next multiple of the alignment; with no tensors it may lie past EOF.
-  const uint64_t size = file->size();
+  const uint64_t size = size_bytes;
   g.data_offset_ = (p.pos() + g.alignment_ - 1) / g.alignment_ * g.alignment_;
   const uint64_t data_bytes = g.data_offset_ < size ? size - g.data_offset_ : 0;
   for (size_t i = 0; i < g.tensors_.size(); ++i) {
@@ -355,13 +363,10 @@ Result<GgufFile> GgufFile::from_mapping(std::shared_ptr<MappedFile> file) {
                     "(data section: {} bytes from file offset {}, file has {})",
                     path, i, t.name, t.offset, n, data_bytes, g.data_offset_, size);
   }
-  g.file_ = std::move(file);
   return g;
 }
 
 #undef HELIX_GGUF_ASSIGN
-
-uint64_t GgufFile::file_size() const { return file_ ? file_->size() : 0; }
 
 const GgufValue* GgufFile::find(std::string_view key) const {
   for (const auto& e : metadata_)
@@ -376,7 +381,7 @@ const GgufTensorInfo* GgufFile::find_tensor(std::string_view name) const {
 }
 
 const uint8_t* GgufFile::tensor_data(const GgufTensorInfo& tensor) const {
-  return file_->data() + data_offset_ + tensor.offset;
+  return data_ + data_offset_ + tensor.offset;
 }
 
 namespace {

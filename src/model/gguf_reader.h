@@ -30,7 +30,7 @@ struct GgufValue {
   GgufType type = GgufType::UINT8;
   GgufType array_type = GgufType::UINT8;  // element type when type == ARRAY
   uint64_t array_size = 0;                // element count when type == ARRAY
-  int64_t int_value = 0;                  // any integer type (uint64 above INT64_MAX is refused)
+  int64_t int_value = 0;                  // any integer type (get_int refuses a uint64 above INT64_MAX)
   uint64_t uint_value = 0;                // UINT64 as stored (int_value is 0 when above INT64_MAX)
   double float_value = 0.0;               // FLOAT32 / FLOAT64
   bool bool_value = false;
@@ -71,12 +71,15 @@ class GgufFile {
   static Result<GgufFile> open(const std::string& path);
   // Parses a file already mapped (the mapping's path names the file in errors).
   static Result<GgufFile> from_mapping(std::shared_ptr<MappedFile> file);
+  // Parses bytes in memory (fuzzers, tests); `name` stands for the path in errors. The bytes must outlive
+  // the result, which holds no mapping.
+  static Result<GgufFile> parse(std::string name, const uint8_t* data, size_t size);
 
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }
-  uint64_t file_size() const;
+  uint64_t file_size() const { return size_; }
 
   const std::vector<GgufMetadataEntry>& metadata() const { return metadata_; }
   const GgufValue* find(std::string_view key) const;
@@ -95,12 +98,14 @@ class GgufFile {
   const GgufTensorInfo* find_tensor(std::string_view name) const;
   // Bytes of a tensor inside the mapping (valid while this GgufFile lives).
   const uint8_t* tensor_data(const GgufTensorInfo& tensor) const;
-  // The mapping every view above points into; holding it keeps them valid.
+  // The mapping every view above points into; holding it keeps them valid (null after parse()).
   const std::shared_ptr<MappedFile>& mapping() const { return file_; }
 
  private:
   std::string path_;
   std::shared_ptr<MappedFile> file_;
+  const uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   uint64_t data_offset_ = 0;

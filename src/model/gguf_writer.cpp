@@ -182,7 +182,9 @@ Status GgufWriter::write(const std::string& path) const {
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) return errorf("{}: cannot create", tmp);
-    auto put = [&f](const void* p, uint64_t n) { f.write(static_cast<const char*>(p), static_cast<std::streamsize>(n)); };
+    auto put = [&f](const void* p, uint64_t n) {
+      f.write(static_cast<const char*>(p), static_cast<std::streamsize>(n));
+    };
     const std::vector<uint8_t> zeros(alignment_, 0);
     uint64_t pos = header->size();
     put(header->data(), pos);

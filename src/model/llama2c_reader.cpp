@@ -128,11 +128,16 @@ Result<Llama2cFile> Llama2cFile::open(const std::string& path) {
 }
 
 Result<Llama2cFile> Llama2cFile::from_mapping(std::shared_ptr<MappedFile> file) {
-  const std::string& path = file->path();
-  const uint8_t* data = file->data();
-  const int64_t size = static_cast<int64_t>(file->size());
+  auto f = parse(file->path(), file->data(), file->size());
+  if (f) f->file_ = std::move(file);
+  return f;
+}
+
+Result<Llama2cFile> Llama2cFile::parse(std::string name, const uint8_t* data, size_t size_bytes) {
+  const std::string& path = name;
+  const int64_t size = static_cast<int64_t>(size_bytes);
   Llama2cHeader h;
-  const bool v1 = has_llama2c_magic(data, file->size());
+  const bool v1 = has_llama2c_magic(data, size_bytes);
   if (v1) {
     if (size < 8) return errorf("{}: truncated: llama2.c header needs 8 bytes at offset 0, file has {}", path, size);
     const int32_t version = load_i32(data + 4);
@@ -203,7 +208,8 @@ Result<Llama2cFile> Llama2cFile::from_mapping(std::shared_ptr<MappedFile> file) 
   s.rms_norm_eps = 1e-5f;       // fixed in llama2.c's run.c
   s.tied_embeddings = h.shared_classifier;
   if (auto ok = s.validate(); !ok) return errorf("{}: {}", path, ok.error().message);
-  f.file_ = std::move(file);
+  f.data_ = data;
+  f.path_ = std::move(name);
   return f;
 }
 

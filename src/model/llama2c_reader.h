@@ -44,16 +44,20 @@ class Llama2cFile {
   // Parses a file already mapped. A file that matches neither layout exactly (header plausible and size
   // exactly as the header implies) is refused as "not a model file".
   static Result<Llama2cFile> from_mapping(std::shared_ptr<MappedFile> file);
+  // Parses bytes in memory; `name` stands for the path in errors. The bytes must outlive the result.
+  static Result<Llama2cFile> parse(std::string name, const uint8_t* data, size_t size);
 
-  const std::string& path() const { return file_->path(); }
+  const std::string& path() const { return path_; }
   const Llama2cHeader& header() const { return header_; }
   const ModelShape& shape() const { return shape_; }
   const std::vector<Llama2cTensor>& tensors() const { return tensors_; }  // all F32
-  const uint8_t* tensor_data(const Llama2cTensor& tensor) const { return file_->data() + tensor.offset; }
-  const std::shared_ptr<MappedFile>& mapping() const { return file_; }
+  const uint8_t* tensor_data(const Llama2cTensor& tensor) const { return data_ + tensor.offset; }
+  const std::shared_ptr<MappedFile>& mapping() const { return file_; }  // null after parse()
 
  private:
+  std::string path_;
   std::shared_ptr<MappedFile> file_;
+  const uint8_t* data_ = nullptr;
   Llama2cHeader header_;
   ModelShape shape_;
   std::vector<Llama2cTensor> tensors_;

@@ -38,14 +38,17 @@ std::string_view format_name(ModelFile::Format format) {
 
 namespace {
 
-Result<ModelFile> from_gguf(std::shared_ptr<MappedFile> mapping) {
-  auto gguf = GgufFile::from_mapping(mapping);
+// `mapping` is the file holding `data`, or null for bytes in memory.
+Result<ModelFile> from_gguf(const std::string& name, const uint8_t* data, size_t size,
+                            std::shared_ptr<MappedFile> mapping) {
+  auto gguf = mapping ? GgufFile::from_mapping(mapping) : GgufFile::parse(name, data, size);
   if (!gguf) return Unexpected{gguf.error()};
   auto shape = shape_from_gguf(*gguf);
   if (!shape) return Unexpected{shape.error()};
   ModelFile m;
   m.format = ModelFile::Format::Gguf;
-  m.path = mapping->path();
+  m.path = name;
+  m.file_bytes = static_cast<int64_t>(size);
   m.shape = std::move(*shape);
   // The reader checked every tensor's data range against the file.
   for (const GgufTensorInfo& t : gguf->tensors()) {
@@ -59,22 +62,30 @@ Result<ModelFile> from_gguf(std::shared_ptr<MappedFile> mapping) {
   return m;
 }
 
-Result<ModelFile> from_llama2c(std::shared_ptr<MappedFile> mapping) {
-  auto l2c = Llama2cFile::from_mapping(mapping);
+Result<ModelFile> from_llama2c(const std::string& name, const uint8_t* data, size_t size,
+                               std::shared_ptr<MappedFile> mapping) {
+  auto l2c = mapping ? Llama2cFile::from_mapping(mapping) : Llama2cFile::parse(name, data, size);
   if (!l2c) return Unexpected{l2c.error()};
   ModelFile m;
   m.format = l2c->header().version == 0 ? ModelFile::Format::Llama2cV0 : ModelFile::Format::Llama2cV1;
-  m.path = mapping->path();
+  m.path = name;
+  m.file_bytes = static_cast<int64_t>(size);
   m.shape = l2c->shape();
-  const int64_t size = static_cast<int64_t>(mapping->size());
   for (const Llama2cTensor& t : l2c->tensors()) {
-    if (t.offset < 0 || t.n_bytes < 0 || t.offset > size || t.n_bytes > size - t.offset)
+    if (t.offset < 0 || t.n_bytes < 0 || t.offset > m.file_bytes || t.n_bytes > m.file_bytes - t.offset)
       return errorf("{}: {}: {} bytes at offset {} lie past the end of the file ({} bytes)", m.path, t.name,
-                    t.n_bytes, t.offset, size);
+                    t.n_bytes, t.offset, m.file_bytes);
     m.tensors.push_back(TensorView{t.name, DType::F32, t.dims, l2c->tensor_data(t), t.n_bytes});
   }
   m.keepalive = std::move(mapping);
   return m;
+}
+
+Result<ModelFile> detect(const std::string& name, const uint8_t* data, size_t size,
+                         std::shared_ptr<MappedFile> mapping) {
+  if (size >= 4 && std::memcmp(data, "GGUF", 4) == 0) return from_gguf(name, data, size, std::move(mapping));
+  // llama2.c: the v1 magic, or else a headerless v0 file whose header must prove itself.
+  return from_llama2c(name, data, size, std::move(mapping));
 }
 
 }  // namespace
@@ -84,9 +95,11 @@ Result<ModelFile> open_model_file(const std::string& path) {
   if (!mapping) return Unexpected{mapping.error()};
   const uint8_t* data = (*mapping)->data();
   const size_t size = (*mapping)->size();
-  if (size >= 4 && std::memcmp(data, "GGUF", 4) == 0) return from_gguf(std::move(*mapping));
-  // llama2.c: the v1 magic, or else a headerless v0 file whose header must prove itself.
-  return from_llama2c(std::move(*mapping));
+  return detect(path, data, size, std::move(*mapping));
+}
+
+Result<ModelFile> parse_model_file(const std::string& name, const uint8_t* data, size_t size) {
+  return detect(name, data, size, nullptr);
 }
 
 }  // namespace helix

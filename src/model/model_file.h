@@ -38,17 +38,17 @@ struct ModelFile {
 
   Format format = Format::Gguf;
   std::string path;
+  int64_t file_bytes = 0;
   ModelShape shape;
   // Tensors in file order. GGUF tensors of a ggml type Helix cannot compute with (iq2_xs, ...) are not
   // here but in `unsupported`, so a lookup of one fails and can name its type from there.
   std::vector<TensorView> tensors;
   std::vector<UnsupportedTensor> unsupported;
-  std::shared_ptr<MappedFile> keepalive;  // the mapping every TensorView::data points into
+  std::shared_ptr<MappedFile> keepalive;  // the mapping every TensorView::data points into (null if parsed)
   std::optional<GgufFile> gguf;          // metadata and raw tensor table, for GGUF files
 
   const TensorView* find(std::string_view name) const;
   uint32_t version() const;          // GGUF version, or 0 / 1 for llama2.c
-  int64_t file_bytes() const { return keepalive ? static_cast<int64_t>(keepalive->size()) : 0; }
 };
 
 std::string_view format_name(ModelFile::Format format);  // "gguf", "llama2c-v0", "llama2c-v1"
@@ -57,5 +57,8 @@ std::string_view format_name(ModelFile::Format format);  // "gguf", "llama2c-v0"
 // header whose implied size is exactly the file's size, so other files (a tokenizer .bin, JSON) are refused
 // as "not a model file" instead of being misread.
 Result<ModelFile> open_model_file(const std::string& path);
+// The same over bytes in memory (fuzzers, tests); `name` stands for the path in errors. The bytes must
+// outlive the result.
+Result<ModelFile> parse_model_file(const std::string& name, const uint8_t* data, size_t size);
 
 }  // namespace helix

@@ -54,7 +54,9 @@ struct Bytes {
     return x;
   }
   // One metadata key with a uint32 value.
-  Bytes& kv_u32(std::string_view key, uint32_t v) { return str(key).u32(static_cast<uint32_t>(GgufType::UINT32)).u32(v); }
+  Bytes& kv_u32(std::string_view key, uint32_t v) {
+    return str(key).u32(static_cast<uint32_t>(GgufType::UINT32)).u32(v);
+  }
   Bytes& kv_str(std::string_view key, std::string_view v) {
     return str(key).u32(static_cast<uint32_t>(GgufType::STRING)).str(v);
   }
@@ -136,7 +138,8 @@ inline std::vector<uint8_t> llama2c_bytes(int version, int32_t dim, int32_t hidd
   if (version == 1) x.u8(shared ? 1 : 0).pad_to(256);
   const int64_t head = dim / heads;
   const int64_t kv_dim = kv_heads * head;
-  int64_t floats = int64_t{vocab} * dim + layers * (2 * dim + 2 * dim * dim + 2 * dim * kv_dim + 3 * dim * hidden) + dim;
+  const int64_t per_layer = 2 * dim + 2 * dim * dim + 2 * dim * kv_dim + 3 * dim * hidden;
+  int64_t floats = int64_t{vocab} * dim + layers * per_layer + dim;
   if (version == 0) floats += 2 * (seq_len * head / 2);
   if (!shared) floats += int64_t{vocab} * dim;
   const auto weights = f32_bytes(floats, 0.0f);
