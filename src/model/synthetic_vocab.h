@@ -9,11 +9,9 @@
 #include <vector>
 
 #include "common/result.h"
+#include "model/token_type.h"
 
 namespace helix {
-
-// GGUF token types (tokenizer.ggml.token_type).
-enum class TokenType : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
 
 struct SyntheticVocab {
   std::vector<std::string> tokens;
