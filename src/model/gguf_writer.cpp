@@ -112,6 +112,26 @@ Status GgufWriter::add_tensor(std::string name, DType dtype, std::vector<int64_t
 
 Status GgufWriter::add_tensor_ggml(std::string name, uint32_t ggml_type, std::vector<int64_t> dims,
                                    std::vector<uint8_t> data) {
+  auto n_bytes = check_tensor(name, ggml_type, dims);
+  HELIX_TRY(n_bytes);
+  if (static_cast<int64_t>(data.size()) != *n_bytes)
+    return errorf("{}: [{}] {} needs {} bytes, got {}", name, fmt::join(dims, ", "), ggml_type_name(ggml_type),
+                  *n_bytes, data.size());
+  tensors_.push_back(Tensor{std::move(name), ggml_type, std::move(dims), std::move(data), *n_bytes, {}});
+  return {};
+}
+
+Status GgufWriter::add_tensor_deferred(std::string name, DType dtype, std::vector<int64_t> dims,
+                                       TensorProducer produce) {
+  const uint32_t ggml_type = dtype_info(dtype).ggml_type;
+  auto n_bytes = check_tensor(name, ggml_type, dims);
+  HELIX_TRY(n_bytes);
+  tensors_.push_back(Tensor{std::move(name), ggml_type, std::move(dims), {}, *n_bytes, std::move(produce)});
+  return {};
+}
+
+Result<int64_t> GgufWriter::check_tensor(const std::string& name, uint32_t ggml_type,
+                                         const std::vector<int64_t>& dims) const {
   const GgmlTypeInfo* info = ggml_type_info(ggml_type);
   if (info == nullptr) return errorf("{}: unknown ggml tensor type {}", name, ggml_type);
   if (name.empty()) return make_error("tensor name: must not be empty");
@@ -124,12 +144,16 @@ Status GgufWriter::add_tensor_ggml(std::string name, uint32_t ggml_type, std::ve
   const int64_t row = dims.empty() ? 1 : dims[0];
   if (row % info->block_values != 0)
     return errorf("{}: rows of {} values are not whole {} blocks of {}", name, row, info->name, info->block_values);
-  const int64_t n_bytes = n / info->block_values * info->block_bytes;
-  if (static_cast<int64_t>(data.size()) != n_bytes)
-    return errorf("{}: [{}] {} needs {} bytes, got {}", name, fmt::join(dims, ", "), info->name, n_bytes,
-                  data.size());
-  tensors_.push_back(Tensor{std::move(name), ggml_type, std::move(dims), std::move(data)});
-  return {};
+  return n / info->block_values * info->block_bytes;
+}
+
+Result<std::vector<uint8_t>> GgufWriter::tensor_bytes(const Tensor& t) const {
+  if (!t.produce) return t.data;
+  auto data = t.produce();
+  HELIX_TRY(data);
+  if (static_cast<int64_t>(data->size()) != t.n_bytes)
+    return errorf("{}: produced {} bytes, expected {}", t.name, data->size(), t.n_bytes);
+  return data;
 }
 
 Result<std::vector<uint8_t>> GgufWriter::header_bytes(std::vector<uint64_t>& offsets) const {
@@ -155,7 +179,7 @@ Result<std::vector<uint8_t>> GgufWriter::header_bytes(std::vector<uint64_t>& off
     const uint64_t offset = align_up(data_bytes, alignment_);
     append<uint64_t>(out, offset);
     offsets.push_back(offset);
-    data_bytes = offset + t.data.size();
+    data_bytes = offset + static_cast<uint64_t>(t.n_bytes);
   }
   return out;
 }
@@ -167,7 +191,9 @@ Result<std::vector<uint8_t>> GgufWriter::to_bytes() const {
   const uint64_t data_start = align_up(out->size(), alignment_);
   for (size_t i = 0; i < tensors_.size(); ++i) {
     out->resize(data_start + offsets[i], 0);
-    out->insert(out->end(), tensors_[i].data.begin(), tensors_[i].data.end());
+    auto data = tensor_bytes(tensors_[i]);
+    if (!data) return Unexpected{data.error()};
+    out->insert(out->end(), data->begin(), data->end());
   }
   // Like ggml's writer, pad the last tensor too (a file with no tensors ends after its header).
   if (!tensors_.empty()) out->resize(align_up(out->size(), alignment_), 0);
@@ -192,8 +218,10 @@ Status GgufWriter::write(const std::string& path) const {
     for (size_t i = 0; i < tensors_.size(); ++i) {
       const uint64_t at = data_start + offsets[i];
       put(zeros.data(), at - pos);
-      put(tensors_[i].data.data(), tensors_[i].data.size());
-      pos = at + tensors_[i].data.size();
+      auto data = tensor_bytes(tensors_[i]);  // deferred tensors are made one at a time, then dropped
+      if (!data) return Unexpected{data.error()};
+      put(data->data(), data->size());
+      pos = at + data->size();
     }
     if (!tensors_.empty()) put(zeros.data(), align_up(pos, alignment_) - pos);
     f.flush();

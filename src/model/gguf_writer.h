@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,11 @@ class GgufWriter {
   // The same for any ggml type id whose block size Helix knows (ggml_type_info), e.g. q5_k.
   Status add_tensor_ggml(std::string name, uint32_t ggml_type, std::vector<int64_t> dims, std::vector<uint8_t> data);
 
+  // A tensor whose bytes are made only when the file is written (one tensor in memory at a time), so that
+  // multi-GiB models can be generated. The producer must return exactly the tensor's byte size.
+  using TensorProducer = std::function<Result<std::vector<uint8_t>>()>;
+  Status add_tensor_deferred(std::string name, DType dtype, std::vector<int64_t> dims, TensorProducer produce);
+
   uint64_t alignment() const { return alignment_; }
   size_t tensor_count() const { return tensors_.size(); }
 
@@ -65,7 +71,11 @@ class GgufWriter {
     uint32_t ggml_type;
     std::vector<int64_t> dims;
     std::vector<uint8_t> data;
+    int64_t n_bytes = 0;
+    TensorProducer produce;  // set for deferred tensors (data stays empty)
   };
+  Result<int64_t> check_tensor(const std::string& name, uint32_t ggml_type, const std::vector<int64_t>& dims) const;
+  Result<std::vector<uint8_t>> tensor_bytes(const Tensor& t) const;
   void add(std::string key, GgufType type, std::vector<uint8_t> value);
   template <typename T>
   void add_scalar(std::string key, GgufType type, T value);
