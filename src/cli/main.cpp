@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("helix ") + HELIX_VERSION);
 
   helix::cli::add_compare_memory_command(app);
+  helix::cli::add_serve_command(app);
 
   try {
     app.parse(argc, argv);
