@@ -80,8 +80,11 @@ void add_serve_command(CLI::App& app) {
     if (auto bound = server.bind(); !bound) fail(bound.error());
     {
       StopOnSignal stop_on_signal(server);
-      spdlog::info("helix {} listening on {} (web UI /, API docs /docs, spec /openapi.json)", HELIX_VERSION,
-                   server.url());
+      // 0.0.0.0 is where it listens, not an address a browser should open.
+      const bool any_address = opts->host == "0.0.0.0" || opts->host == "::";
+      const std::string browse = any_address ? fmt::format("http://localhost:{}", server.port()) : server.url();
+      spdlog::info("helix {} listening on {} (web UI {}/, API docs {}/docs)", HELIX_VERSION, server.url(), browse,
+                   browse);
       if (auto ran = server.run(); !ran) fail(ran.error());
     }
     spdlog::info("server stopped");

@@ -179,16 +179,16 @@ HandlerResponse HttpServer::pre_route(const httplib::Request& req, httplib::Resp
   }
   const bool read_only = req.method == "GET" || req.method == "HEAD";
   const auto methods = methods_for(req.path);
-  if (!methods.empty()) {
-    for (HttpMethod m : methods)
-      if (req.method == method_name(m) || (req.method == "HEAD" && m == HttpMethod::Get))
-        return HandlerResponse::Unhandled;  // cpp-httplib dispatches it
-  } else if (in_api_namespace(req.path)) {
+  if (methods.empty()) {
+    // Pages (/docs, the web UI) take GET; anything else with no API route is not found, which tells a
+    // client that POSTs to /chat/completions more than "method not allowed" would.
+    if (read_only && !in_api_namespace(req.path)) return HandlerResponse::Unhandled;
     send_error(res, kStatusNotFound, fmt::format("no route for {} {}", req.method, req.path));
     return HandlerResponse::Handled;
-  } else if (read_only) {
-    return HandlerResponse::Unhandled;  // /docs or the web UI
   }
+  for (HttpMethod m : methods)
+    if (req.method == method_name(m) || (req.method == "HEAD" && m == HttpMethod::Get))
+      return HandlerResponse::Unhandled;  // cpp-httplib dispatches it
   const std::string allow = allow_header(req.path);
   res.set_header("Allow", allow);
   send_error(res, kStatusMethodNotAllowed,

@@ -1,6 +1,10 @@
 // The server's other routes and shared behaviour: /health, /models/presets, /openapi.json, 404/405 JSON
 // errors, CORS, and routes added from outside (as the serving engine will).
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
 #include <set>
 #include <string>
 
@@ -121,9 +125,12 @@ TEST(HttpRoutes, UnknownApiRouteIs404Json) {
     EXPECT_EQ(res->get_header_value("Content-Type"), "application/json") << path;
     EXPECT_TRUE(test::parse_json(res->body)["error"]["message"].is_string()) << path;
   }
-  auto post = server.client().Post("/no/such/thing", "{}", "application/json");
-  ASSERT_TRUE(post);
-  EXPECT_EQ(post->status, 405);  // not an API path: the web UI's, which only takes GET
+  for (const char* path : {"/chat/completions", "/comparison", "/"}) {
+    auto post = server.client().Post(path, "{}", "application/json");
+    ASSERT_TRUE(post) << path;
+    EXPECT_EQ(post->status, 404) << path;
+    EXPECT_EQ(test::parse_json(post->body)["error"]["message"], std::string("no route for POST ") + path);
+  }
 }
 
 TEST(HttpRoutes, WrongMethodIs405JsonWithAllow) {
@@ -271,6 +278,29 @@ TEST(HttpServerLifecycle, StopBeforeRunReturnsAtOnce) {
   EXPECT_GT(s.port(), 0);
   s.stop();
   EXPECT_TRUE(s.run());  // returns instead of serving forever
+}
+
+TEST(HttpServerLifecycle, StopFinishesRequestsInFlight) {
+  std::atomic<bool> entered{false};
+  auto server = std::make_unique<test::TestServer>(server::HttpServerOptions{}, [&](server::HttpServer& s) {
+    s.add_route(server::HttpMethod::Get, "/v1/slow", [&](const httplib::Request&, httplib::Response& res) {
+      entered = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      res.set_content("done", "text/plain");
+    });
+  });
+  auto client = server->client();
+  std::thread request([&] {
+    auto res = client.Get("/v1/slow");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "done");
+  });
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  server.reset();  // stop() and join: returns only after the slow request was answered
+  request.join();
+  // New connections are refused once stopped.
+  EXPECT_FALSE(client.Get("/health"));
 }
 
 TEST(HttpServerLifecycle, BusyPortIsAnErrorNamingTheAddress) {
