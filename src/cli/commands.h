@@ -7,5 +7,6 @@ namespace helix::cli {
 
 void add_compare_memory_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace helix::cli

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
 
   helix::cli::add_compare_memory_command(app);
   helix::cli::add_inspect_command(app);
+  helix::cli::add_serve_command(app);
 
   try {
     app.parse(argc, argv);
