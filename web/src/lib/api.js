@@ -127,11 +127,15 @@ export function describeError(err, what = 'request') {
   }
 }
 
-// /models/presets: `{ data: [...], default }` (or a bare list) -> { presets, defaultName }.
+// /models/presets: `{ default, presets: [{ name, description, shape: {...} }] }` -> { presets, defaultName },
+// each preset flattened (shape fields beside name and description). Also takes `data` or a bare list,
+// and shape fields already at the top level.
 export function normalizePresets(body) {
   const list = Array.isArray(body) ? body : Array.isArray(body?.presets) ? body.presets : body?.data;
   if (!Array.isArray(list)) return { presets: [], defaultName: null };
-  const presets = list.filter((p) => p && typeof p.name === 'string');
+  const presets = list
+    .filter((p) => p && typeof p.name === 'string')
+    .map(({ shape, ...rest }) => (shape && typeof shape === 'object' ? { ...shape, ...rest } : rest));
   const named = body?.default ?? body?.default_preset ?? body?.default_model ?? null;
   const defaultName = typeof named === 'string' ? named : (named?.name ?? null);
   return { presets, defaultName };

@@ -9,39 +9,11 @@ import {
   round2,
   traditionalBytes,
 } from './memory_math.js';
+import { REFERENCE_API } from '../test/fixtures.js';
 
 const TINYLLAMA = { n_layers: 22, n_heads: 32, n_kv_heads: 4, head_dim: 64 };
 const LLAMA2_7B = { n_layers: 32, n_heads: 32, n_kv_heads: 32, head_dim: 128 };
 const REFERENCE = { perTokenBytes: 22528, sequenceLength: 128, maxSeqLen: 2048, blockSize: 16, numBlocks: 1024, batchSize: 1 };
-
-// The server's answer for the defaults (`helix compare-memory --json`), every field.
-const REFERENCE_API = {
-  traditional_memory_mb: 44.0,
-  paged_memory_mb: 2.75,
-  memory_saved_mb: 41.25,
-  memory_saved_percent: 93.75,
-  num_blocks: 1024,
-  block_size: 16,
-  blocks_used: 8,
-  blocks_free: 1016,
-  utilization_percent: 0.78,
-  sequence_length: 128,
-  model: 'tinyllama-1.1b',
-  kv_dtype: 'f16',
-  max_seq_len: 2048,
-  batch_size: 1,
-  kv_bytes_per_token: 22528,
-  traditional_bytes: 46137344,
-  paged_bytes: 2883584,
-  memory_saved_bytes: 43253760,
-  pool_bytes: 369098752,
-  pool_memory_mb: 352.0,
-  pool_tokens: 16384,
-  traditional_wasted_tokens: 1920,
-  paged_wasted_tokens: 0,
-  sequences_fit_traditional: 8,
-  sequences_fit_paged: 128,
-};
 
 describe('kvBytesPerToken', () => {
   test('TinyLlama f16: 22 layers * 2 (K,V) * 4 KV heads * 64 * 2 B = 22,528 B', () => {
