@@ -14,6 +14,8 @@ export const SCREENSHOT_DIR = path.join(ROOT, 'build', 'screenshots');
 export const HELIX_BINARY = path.resolve(ROOT, process.env.HELIX_BINARY || 'build/helix');
 export const CHROMIUM = process.env.HELIX_CHROMIUM || '/usr/bin/chromium';
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 const requireWeb = createRequire(path.join(ROOT, 'web', 'package.json'));
 const { chromium } = requireWeb('playwright-core');
 
@@ -28,10 +30,27 @@ const CHROMIUM_ARGS = [
 ];
 
 // Builds web/dist when it is missing (`make` builds it before the tests; a lone ctest run may not have).
-export function ensureWebDist() {
-  if (existsSync(path.join(WEB_DIST, 'index.html'))) return;
-  const r = spawnSync('npm', ['--prefix', path.join(ROOT, 'web'), 'run', 'build'], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status})`);
+// Test files run in parallel processes: a lock directory lets one build while the others wait.
+export async function ensureWebDist(timeoutMs = 120000) {
+  const index = path.join(WEB_DIST, 'index.html');
+  const lock = path.join(ROOT, 'web', '.dist-build-lock');
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(index)) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for another web build (${lock})`);
+      await sleep(250);
+      continue;
+    }
+    try {
+      if (existsSync(index)) break;
+      const r = spawnSync('npm', ['--prefix', path.join(ROOT, 'web'), 'run', 'build'], { stdio: 'inherit' });
+      if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status})`);
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
 }
 
 export function freePort() {
@@ -46,12 +65,10 @@ export function freePort() {
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 // Starts `helix serve --host 127.0.0.1 --port P --web-dir web/dist` and waits until it answers.
 export async function startHelix({ timeoutMs = 20000 } = {}) {
   if (!existsSync(HELIX_BINARY)) throw new Error(`helix binary not found at ${HELIX_BINARY} (set HELIX_BINARY)`);
-  ensureWebDist();
+  await ensureWebDist();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(HELIX_BINARY, ['serve', '--host', '127.0.0.1', '--port', String(port), '--web-dir', WEB_DIST], {
