@@ -9,11 +9,8 @@ APT_PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
+  chromium  # browser tests: headless, driven by playwright-core
 )
-# Browser tests only: headless Chromium driven by playwright-core.
-if [[ "${HELIX_WITH_BROWSER:-0}" == "1" ]]; then
-  APT_PACKAGES+=(chromium)
-fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
