@@ -1,0 +1,472 @@
+// AVX-512 (VNNI) matmul kernels.
+//
+// Quantized weights: 16 rows at a time ("panel") are transposed so that one zmm holds 4 consecutive
+// weight codes of each of the 16 rows (lane r = row r). One vpdpbusd of that against 4 activation
+// codes broadcast to every lane advances 16 row dot products by 4 columns, so a sub-block of 32
+// columns is 8 vpdpbusd per token and its exact int32 sums come out one per lane, ready for the f32
+// scaling (no horizontal sums). The packed sub-block is reused by up to 16 tokens held in registers.
+// vpdpbusd multiplies unsigned by signed bytes: codes are made unsigned (q8_0: w + 128; q4_0, q4_k,
+// q6_k codes are unsigned already) and act_bias removes the offset exactly.
+// With <= 16 tokens a panel is packed and consumed 256 columns at a time (one pass over memory);
+// with more, the whole panel is packed once into scratch and reread per tile of 16 tokens.
+//
+// Float weights: tiles of 4 rows x 5 tokens, 16 columns per step, one accumulator per output.
+#include <immintrin.h>
+
+// GCC 12's own AVX-512 headers trip -Wuninitialized (_mm512_undefined_* inside the casts).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <cstdint>
+
+#include "kernels/cpu/kernel_table.h"
+
+namespace helix::cpu::avx512 {
+
+extern const int kQ8_0CodeOffset = 128;
+extern const int64_t kQuantRowAlign = 16;
+extern const int64_t kFloatRowAlign = 4;
+
+namespace {
+
+constexpr int kPanelRows = 16;
+constexpr int kMaxTileTokens = 16;
+
+enum class Kind { Q8_0, Q4_0, Q4_K, Q6_K };
+
+// Layout of one packed sub-block: G/4 zmm of codes, the 16 row scales, then (q4_k) the 16 row mins.
+template <Kind K>
+struct Traits {
+  static constexpr int kSubValues = K == Kind::Q6_K ? 16 : 32;        // G
+  static constexpr int kGroups = kSubValues / 4;                       // zmm of codes per sub-block
+  static constexpr bool kHasMin = K == Kind::Q4_K;
+  static constexpr bool kHasBias = K != Kind::Q4_K;
+  static constexpr int kSubBytes = kGroups * 64 + 64 + (kHasMin ? 64 : 0);
+  static constexpr int kChunkSubs = 256 / kSubValues;                  // sub-blocks per 256 columns
+};
+
+// Packing as it goes works 256 columns at a time; the largest such chunk is 5120 bytes (q4_k, q6_k).
+constexpr int kChunkBytes = 5120;
+
+// The rows of one panel; rows past the matrix repeat the last one (their outputs are not stored).
+struct Panel {
+  const uint8_t* base;     // first row of the panel
+  __m512i row_offsets;     // byte offset of each row from base (for gathers)
+  int64_t offsets[16];
+  int valid;               // rows that exist
+};
+
+Panel make_panel(const QuantMatmulArgs& args, int64_t row0, int64_t row_end) {
+  Panel p;
+  p.base = args.weights + row0 * args.row_bytes;
+  p.valid = static_cast<int>(row_end - row0 < kPanelRows ? row_end - row0 : kPanelRows);
+  alignas(64) int32_t offs[16];
+  for (int r = 0; r < kPanelRows; ++r) {
+    const int rr = r < p.valid ? r : p.valid - 1;
+    p.offsets[r] = rr * args.row_bytes;
+    offs[r] = static_cast<int32_t>(p.offsets[r]);
+  }
+  p.row_offsets = _mm512_load_si512(offs);
+  return p;
+}
+
+// Loads 16 bytes at `offset` of each of the 16 rows and transposes them: out[c] lane r = bytes
+// 4c..4c+3 of row r.
+inline void load_transpose(const Panel& p, int64_t offset, __m512i out[4]) {
+  __m512i x[4];
+  for (int i = 0; i < 4; ++i) {
+    const uint8_t* at = p.base + offset;
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at + p.offsets[i])));
+    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + p.offsets[i + 4])), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + p.offsets[i + 8])), 2);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + p.offsets[i + 12])), 3);
+    x[i] = v;  // 128-bit lane L holds row i + 4L
+  }
+  const __m512i t0 = _mm512_unpacklo_epi32(x[0], x[1]);
+  const __m512i t1 = _mm512_unpackhi_epi32(x[0], x[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(x[2], x[3]);
+  const __m512i t3 = _mm512_unpackhi_epi32(x[2], x[3]);
+  out[0] = _mm512_unpacklo_epi64(t0, t2);
+  out[1] = _mm512_unpackhi_epi64(t0, t2);
+  out[2] = _mm512_unpacklo_epi64(t1, t3);
+  out[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+// fp16 at `offset` of each row -> 16 floats. `high` takes the upper half of the gathered dword (used
+// when the half is the last two bytes of a block, so the gather never reads past the row).
+inline __m512 gather_f16(const Panel& p, int64_t offset, bool high) {
+  __m512i v = _mm512_i32gather_epi32(p.row_offsets, p.base + offset, 1);
+  if (high) v = _mm512_srli_epi32(v, 16);
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+
+inline void store_codes(uint8_t* dst, int i, __m512i v) {
+  _mm512_store_si512(reinterpret_cast<__m512i*>(dst) + i, v);
+}
+
+// ---- packing: raw GGUF blocks of 16 rows -> packed sub-blocks -------------------------------------
+
+// Packs sub-blocks [j0, j0 + n) of the panel into dst.
+template <Kind K>
+void pack(const Panel& p, int64_t j0, int n, uint8_t* dst);
+
+template <>
+void pack<Kind::Q8_0>(const Panel& p, int64_t j0, int n, uint8_t* dst) {
+  constexpr int kBytes = Traits<Kind::Q8_0>::kSubBytes;
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int i = 0; i < n; ++i, dst += kBytes) {
+    const int64_t block = (j0 + i) * 34;
+    __m512i lo[4], hi[4];
+    load_transpose(p, block + 2, lo);
+    load_transpose(p, block + 18, hi);
+    for (int g = 0; g < 4; ++g) {
+      store_codes(dst, g, _mm512_xor_si512(lo[g], flip));
+      store_codes(dst, 4 + g, _mm512_xor_si512(hi[g], flip));
+    }
+    _mm512_store_ps(dst + 512, gather_f16(p, block, false));
+  }
+}
+
+template <>
+void pack<Kind::Q4_0>(const Panel& p, int64_t j0, int n, uint8_t* dst) {
+  constexpr int kBytes = Traits<Kind::Q4_0>::kSubBytes;
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  for (int i = 0; i < n; ++i, dst += kBytes) {
+    const int64_t block = (j0 + i) * 18;
+    __m512i t[4];
+    load_transpose(p, block + 2, t);
+    for (int g = 0; g < 4; ++g) {
+      store_codes(dst, g, _mm512_and_si512(t[g], low4));
+      store_codes(dst, 4 + g, _mm512_and_si512(_mm512_srli_epi16(t[g], 4), low4));
+    }
+    _mm512_store_ps(dst + 512, gather_f16(p, block, false));
+  }
+}
+
+// j0 and n are multiples of 8 (whole super-blocks).
+template <>
+void pack<Kind::Q4_K>(const Panel& p, int64_t j0, int n, uint8_t* dst) {
+  constexpr int kBytes = Traits<Kind::Q4_K>::kSubBytes;
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m512i six = _mm512_set1_epi32(63);
+  const __m512i two = _mm512_set1_epi32(3);
+  const __m512i nib = _mm512_set1_epi32(0x0f);
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (int s = 0; s < n / 8; ++s) {
+    const int64_t block = (j0 / 8 + s) * 144;
+    __m512i h[4];  // h[0] = d | dmin << 16, h[1..3] = scales[0..11]
+    load_transpose(p, block, h);
+    const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h[0]));
+    const __m512 dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(h[0], 16)));
+    for (int j = 0; j < 8; ++j) {
+      __m512i scale, min;
+      if (j < 4) {
+        scale = _mm512_and_si512(_mm512_srli_epi32(h[1], 8 * j), six);
+        min = _mm512_and_si512(_mm512_srli_epi32(h[2], 8 * j), six);
+      } else {
+        const int b = 8 * (j - 4);
+        scale = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(h[3], b), nib),
+                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h[1], b + 6), two), 4));
+        min = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(h[3], b + 4), nib),
+                              _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h[2], b + 6), two), 4));
+      }
+      uint8_t* sub = dst + (8 * s + j) * kBytes;
+      _mm512_store_ps(sub + 512, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
+      _mm512_store_ps(sub + 576, _mm512_xor_ps(_mm512_mul_ps(dmin, _mm512_cvtepi32_ps(min)), sign));
+    }
+    for (int c = 0; c < 4; ++c) {  // 32 bytes of qs: sub-block 2c in low nibbles, 2c + 1 in high
+      __m512i lo[4], hi[4];
+      load_transpose(p, block + 16 + 32 * c, lo);
+      load_transpose(p, block + 32 + 32 * c, hi);
+      uint8_t* even = dst + (8 * s + 2 * c) * kBytes;
+      uint8_t* odd = even + kBytes;
+      for (int g = 0; g < 4; ++g) {
+        store_codes(even, g, _mm512_and_si512(lo[g], low4));
+        store_codes(even, 4 + g, _mm512_and_si512(hi[g], low4));
+        store_codes(odd, g, _mm512_and_si512(_mm512_srli_epi16(lo[g], 4), low4));
+        store_codes(odd, 4 + g, _mm512_and_si512(_mm512_srli_epi16(hi[g], 4), low4));
+      }
+    }
+  }
+}
+
+// j0 and n are multiples of 16 (whole super-blocks).
+template <>
+void pack<Kind::Q6_K>(const Panel& p, int64_t j0, int n, uint8_t* dst) {
+  constexpr int kBytes = Traits<Kind::Q6_K>::kSubBytes;
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m512i high2 = _mm512_set1_epi8(0x30);
+  for (int s = 0; s < n / 16; ++s) {
+    const int64_t block = (j0 / 16 + s) * 210;
+    uint8_t* out = dst + 16 * s * kBytes;
+    const __m512 d = gather_f16(p, block + 206, true);
+    __m512i sc[4];
+    load_transpose(p, block + 192, sc);
+    for (int j = 0; j < 16; ++j) {
+      const __m512i scale = _mm512_srai_epi32(_mm512_slli_epi32(sc[j / 4], 24 - 8 * (j % 4)), 24);
+      _mm512_store_ps(out + j * kBytes + 256, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
+    }
+    for (int half = 0; half < 2; ++half) {
+      __m512i ql[4][4], qh[2][4];  // 16-byte pieces of this half's ql (64 bytes) and qh (32 bytes)
+      for (int c = 0; c < 4; ++c) load_transpose(p, block + 64 * half + 16 * c, ql[c]);
+      for (int c = 0; c < 2; ++c) load_transpose(p, block + 128 + 32 * half + 16 * c, qh[c]);
+      for (int sub = 0; sub < 8; ++sub) {  // 16 values: quarter sub / 2, positions 16 * (sub % 2)..
+        const int quarter = sub / 2;
+        const __m512i* low_src = ql[2 * (quarter & 1) + sub % 2];
+        const __m512i* high_src = qh[sub % 2];
+        uint8_t* codes = out + (8 * half + sub) * kBytes;
+        for (int g = 0; g < 4; ++g) {
+          const __m512i low = quarter < 2 ? _mm512_and_si512(low_src[g], low4)
+                                          : _mm512_and_si512(_mm512_srli_epi16(low_src[g], 4), low4);
+          __m512i high;
+          switch (quarter) {  // bring bits 2q..2q+1 of each qh byte to bits 4..5
+            case 0: high = _mm512_slli_epi16(high_src[g], 4); break;
+            case 1: high = _mm512_slli_epi16(high_src[g], 2); break;
+            case 2: high = high_src[g]; break;
+            default: high = _mm512_srli_epi16(high_src[g], 2); break;
+          }
+          store_codes(codes, g, _mm512_or_si512(low, _mm512_and_si512(high, high2)));
+        }
+      }
+    }
+  }
+}
+
+static_assert(Traits<Kind::Q8_0>::kChunkSubs * Traits<Kind::Q8_0>::kSubBytes <= kChunkBytes);
+static_assert(Traits<Kind::Q4_K>::kChunkSubs * Traits<Kind::Q4_K>::kSubBytes <= kChunkBytes);
+static_assert(Traits<Kind::Q6_K>::kChunkSubs * Traits<Kind::Q6_K>::kSubBytes <= kChunkBytes);
+
+// ---- compute: packed sub-blocks x up to 16 tokens ------------------------------------------------
+
+struct TokenView {
+  const int8_t* act;        // token t0, at the first column of the packed range
+  const int32_t* bias;      // token t0, at the first sub-block of the packed range
+  const float* scale;
+  const float* min;
+  int64_t act_stride;       // cols
+  int64_t side_stride;      // n_sub
+};
+
+inline int32_t load_i32(const int8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <Kind K, int T>
+__attribute__((always_inline)) inline void compute(const uint8_t* packed, int n, const TokenView& tv,
+                                                   __m512 acc[T]) {
+  using Tr = Traits<K>;
+  for (int j = 0; j < n; ++j) {
+    const uint8_t* sub = packed + j * Tr::kSubBytes;
+    __m512i w[Tr::kGroups];
+    for (int g = 0; g < Tr::kGroups; ++g) w[g] = _mm512_load_si512(sub + 64 * g);
+    const __m512 w_scale = _mm512_load_ps(sub + Tr::kGroups * 64);
+    for (int t = 0; t < T; ++t) {
+      const int8_t* a = tv.act + t * tv.act_stride + j * Tr::kSubValues;
+      const int64_t side = t * tv.side_stride + j;
+      __m512i isum = Tr::kHasBias ? _mm512_set1_epi32(tv.bias[side]) : _mm512_setzero_si512();
+      for (int g = 0; g < Tr::kGroups; ++g)
+        isum = _mm512_dpbusd_epi32(isum, w[g], _mm512_set1_epi32(load_i32(a + 4 * g)));
+      const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(tv.scale[side]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[t]);
+      if constexpr (Tr::kHasMin) {
+        const __m512 w_min = _mm512_load_ps(sub + Tr::kGroups * 64 + 64);
+        acc[t] = _mm512_fmadd_ps(w_min, _mm512_set1_ps(tv.min[side]), acc[t]);
+      }
+    }
+  }
+}
+
+TokenView token_view(const QuantMatmulArgs& args, int64_t t0, int64_t j0, int sub_values) {
+  TokenView tv;
+  tv.act = args.act_qs + t0 * args.cols + j0 * sub_values;
+  tv.bias = args.act_bias + t0 * args.n_sub + j0;
+  tv.scale = args.act_scale + t0 * args.n_sub + j0;
+  tv.min = args.act_min != nullptr ? args.act_min + t0 * args.n_sub + j0 : nullptr;
+  tv.act_stride = args.cols;
+  tv.side_stride = args.n_sub;
+  return tv;
+}
+
+template <int T>
+void store_tile(const QuantMatmulArgs& args, int64_t row0, int valid, int64_t t0, const __m512 acc[T]) {
+  const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
+  for (int t = 0; t < T; ++t)
+    _mm512_mask_storeu_ps(args.y + (t0 + t) * args.ldy + row0 - args.y_row0, mask, acc[t]);
+}
+
+// T tokens starting at t0 against one panel, either from a fully packed panel or packing as it goes.
+template <Kind K, int T>
+void panel_tile(const QuantMatmulArgs& args, const Panel& p, int64_t row0, int64_t t0, const uint8_t* packed) {
+  using Tr = Traits<K>;
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  if (packed != nullptr) {
+    compute<K, T>(packed, static_cast<int>(args.n_sub), token_view(args, t0, 0, Tr::kSubValues), acc);
+  } else {
+    alignas(64) uint8_t chunk[kChunkBytes];
+    for (int64_t j0 = 0; j0 < args.n_sub; j0 += Tr::kChunkSubs) {
+      const int n = static_cast<int>(args.n_sub - j0 < Tr::kChunkSubs ? args.n_sub - j0 : Tr::kChunkSubs);
+      pack<K>(p, j0, n, chunk);
+      compute<K, T>(chunk, n, token_view(args, t0, j0, Tr::kSubValues), acc);
+    }
+  }
+  store_tile<T>(args, row0, p.valid, t0, acc);
+}
+
+template <Kind K, int T = kMaxTileTokens>
+void dispatch_tile(int tokens, const QuantMatmulArgs& args, const Panel& p, int64_t row0, int64_t t0,
+                   const uint8_t* packed) {
+  if constexpr (T > 1) {
+    if (tokens < T) return dispatch_tile<K, T - 1>(tokens, args, p, row0, t0, packed);
+  }
+  panel_tile<K, T>(args, p, row0, t0, packed);
+}
+
+template <Kind K>
+void quant_rows(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch) {
+  for (int64_t row0 = row_begin; row0 < row_end; row0 += kPanelRows) {
+    const Panel p = make_panel(args, row0, row_end);
+    if (args.n_tokens <= kMaxTileTokens) {
+      dispatch_tile<K>(static_cast<int>(args.n_tokens), args, p, row0, 0, nullptr);
+      continue;
+    }
+    pack<K>(p, 0, static_cast<int>(args.n_sub), scratch);
+    for (int64_t t0 = 0; t0 < args.n_tokens; t0 += kMaxTileTokens) {
+      const int64_t tokens = args.n_tokens - t0 < kMaxTileTokens ? args.n_tokens - t0 : kMaxTileTokens;
+      dispatch_tile<K>(static_cast<int>(tokens), args, p, row0, t0, scratch);
+    }
+  }
+}
+
+// ---- float weights --------------------------------------------------------------------------------
+
+constexpr int kFloatRows = 4;
+constexpr int kFloatTokens = 5;
+
+template <DType D>
+inline __m512 load_weights(const void* row, int64_t k) {
+  if constexpr (D == DType::F32) {
+    return _mm512_loadu_ps(static_cast<const float*>(row) + k);
+  } else if constexpr (D == DType::F16) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(row) + k)));
+  } else {
+    const __m512i wide = _mm512_cvtepu16_epi32(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(row) + k)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+  }
+}
+
+template <DType D>
+inline __m512 load_weights_tail(const void* row, int64_t k, __mmask16 mask) {
+  if constexpr (D == DType::F32) {
+    return _mm512_maskz_loadu_ps(mask, static_cast<const float*>(row) + k);
+  } else if constexpr (D == DType::F16) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(row) + k));
+  } else {
+    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(row) + k));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+  }
+}
+
+// The fixed 16 -> 1 reduction: lanes i + 8, then + 4, + 2, + 1.
+inline float reduce16(__m512 v) {
+  const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  const __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+  return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
+}
+
+template <DType D, int R, int T>
+void float_tile(const FloatMatmulArgs& args, int64_t row0, int64_t t0) {
+  constexpr int64_t kElemBytes = D == DType::F32 ? 4 : 2;
+  const void* rows[R];
+  for (int r = 0; r < R; ++r) rows[r] = static_cast<const uint8_t*>(args.weights) + (row0 + r) * args.cols * kElemBytes;
+  const float* x[T];
+  for (int t = 0; t < T; ++t) x[t] = args.x + (t0 + t) * args.cols;
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= args.cols; k += 16) {
+    __m512 w[R];
+    for (int r = 0; r < R; ++r) w[r] = load_weights<D>(rows[r], k);
+    for (int t = 0; t < T; ++t) {
+      const __m512 xv = _mm512_loadu_ps(x[t] + k);
+      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(w[r], xv, acc[r][t]);
+    }
+  }
+  if (k < args.cols) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (args.cols - k)) - 1);
+    __m512 w[R];
+    for (int r = 0; r < R; ++r) w[r] = load_weights_tail<D>(rows[r], k, mask);
+    for (int t = 0; t < T; ++t) {
+      const __m512 xv = _mm512_maskz_loadu_ps(mask, x[t] + k);
+      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(w[r], xv, acc[r][t]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    for (int r = 0; r < R; ++r) args.y[(t0 + t) * args.ldy + row0 + r - args.y_row0] = reduce16(acc[r][t]);
+}
+
+template <DType D, int R, int T = kFloatTokens>
+void float_tile_tokens(int tokens, const FloatMatmulArgs& args, int64_t row0, int64_t t0) {
+  if constexpr (T > 1) {
+    if (tokens < T) return float_tile_tokens<D, R, T - 1>(tokens, args, row0, t0);
+  }
+  float_tile<D, R, T>(args, row0, t0);
+}
+
+template <DType D, int R = kFloatRows>
+void float_tile_rows(int rows, int tokens, const FloatMatmulArgs& args, int64_t row0, int64_t t0) {
+  if constexpr (R > 1) {
+    if (rows < R) return float_tile_rows<D, R - 1>(rows, tokens, args, row0, t0);
+  }
+  float_tile_tokens<D, R>(tokens, args, row0, t0);
+}
+
+template <DType D>
+void float_rows(const FloatMatmulArgs& args, int64_t row_begin, int64_t row_end) {
+  for (int64_t row0 = row_begin; row0 < row_end; row0 += kFloatRows) {
+    const int rows = static_cast<int>(row_end - row0 < kFloatRows ? row_end - row0 : kFloatRows);
+    for (int64_t t0 = 0; t0 < args.n_tokens; t0 += kFloatTokens) {
+      const int tokens = static_cast<int>(args.n_tokens - t0 < kFloatTokens ? args.n_tokens - t0 : kFloatTokens);
+      float_tile_rows<D>(rows, tokens, args, row0, t0);
+    }
+  }
+}
+
+}  // namespace
+
+int64_t quant_scratch_bytes(DType dtype, int64_t cols, int64_t n_tokens) {
+  if (n_tokens <= kMaxTileTokens) return 0;
+  switch (dtype) {
+    case DType::Q8_0: return cols / 32 * Traits<Kind::Q8_0>::kSubBytes;
+    case DType::Q4_0: return cols / 32 * Traits<Kind::Q4_0>::kSubBytes;
+    case DType::Q4_K: return cols / 32 * Traits<Kind::Q4_K>::kSubBytes;
+    case DType::Q6_K: return cols / 16 * Traits<Kind::Q6_K>::kSubBytes;
+    default: return 0;
+  }
+}
+
+void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch) {
+  switch (args.dtype) {
+    case DType::Q8_0: return quant_rows<Kind::Q8_0>(args, row_begin, row_end, scratch);
+    case DType::Q4_0: return quant_rows<Kind::Q4_0>(args, row_begin, row_end, scratch);
+    case DType::Q4_K: return quant_rows<Kind::Q4_K>(args, row_begin, row_end, scratch);
+    case DType::Q6_K: return quant_rows<Kind::Q6_K>(args, row_begin, row_end, scratch);
+    default: return;
+  }
+}
+
+void float_matmul(const FloatMatmulArgs& args, int64_t row_begin, int64_t row_end) {
+  switch (args.dtype) {
+    case DType::F32: return float_rows<DType::F32>(args, row_begin, row_end);
+    case DType::F16: return float_rows<DType::F16>(args, row_begin, row_end);
+    case DType::BF16: return float_rows<DType::BF16>(args, row_begin, row_end);
+    default: return;
+  }
+}
+
+}  // namespace helix::cpu::avx512
