@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("helix ") + HELIX_VERSION);
 
   helix::cli::add_compare_memory_command(app);
+  helix::cli::add_generate_command(app);
+  helix::cli::add_bench_command(app);
+  helix::cli::add_gen_model_command(app);
   helix::cli::add_inspect_command(app);
   helix::cli::add_serve_command(app);
 

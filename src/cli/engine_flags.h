@@ -1,0 +1,32 @@
+// Flags shared by the commands that run a model (generate, bench, serve): model file, KV cache, threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "engine/batch_generator.h"
+
+namespace helix::cli {
+
+struct EngineFlags {
+  std::string model_path;
+  std::string tokenizer_path;
+  int32_t block_size = 16;
+  int64_t num_blocks = 0;
+  int64_t kv_budget_mib = 0;
+  std::string kv_dtype = "f16";
+  int threads = 0;
+  int64_t max_seq_len = 0;
+
+  // Adds -m/--model (required when `model_required`), --tokenizer, --block-size, --num-blocks,
+  // --kv-budget-mib, --kv-dtype, -t/--threads, --max-seq-len.
+  void add_to(CLI::App& cmd, bool model_required = true);
+  EngineOptions engine_options() const;  // exits with a one-line error on a bad --kv-dtype
+};
+
+// Loads the model (with a progress bar on a terminal when it is large) and builds the generator.
+std::unique_ptr<BatchGenerator> load_generator(const EngineFlags& flags);
+
+}  // namespace helix::cli

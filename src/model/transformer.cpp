@@ -1,0 +1,144 @@
+#include "model/transformer.h"
+
+#include <algorithm>
+
+#include "kernels/dequantize.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/thread_pool.h"
+
+namespace helix {
+
+Result<std::unique_ptr<Transformer>> Transformer::load(const std::string& path) {
+  auto file = open_model_file(path);
+  HELIX_TRY(file);
+  return from_file(std::move(*file));
+}
+
+Result<std::unique_ptr<Transformer>> Transformer::from_file(ModelFile file) {
+  HELIX_TRY(file.shape.validate());
+  auto weights = bind_weights(file);
+  if (!weights) return with_context(file.path, weights.error());
+  return std::unique_ptr<Transformer>(new Transformer(std::move(file), std::move(*weights)));
+}
+
+void Transformer::reserve(int64_t n) {
+  const ModelShape& s = shape();
+  const auto grow = [](std::vector<float>& v, int64_t size) {
+    if (static_cast<int64_t>(v.size()) < size) v.resize(size);
+  };
+  const int64_t q_dim = s.n_heads * s.head_dim;
+  const int64_t kv_dim = s.n_kv_heads * s.head_dim;
+  grow(x_, n * s.hidden_dim);
+  grow(xb_, n * std::max(s.hidden_dim, q_dim));
+  grow(q_, n * q_dim);
+  grow(k_, n * kv_dim);
+  grow(v_, n * kv_dim);
+  grow(attn_, n * q_dim);
+  grow(gate_, n * s.ffn_dim);
+  grow(up_, n * s.ffn_dim);
+  grow(out_, n * s.hidden_dim);
+  if (static_cast<int64_t>(pos_.size()) < n) pos_.resize(n);
+}
+
+int64_t Transformer::forward(std::span<const SequenceStep> batch, std::span<const PagedKv> kv_layers,
+                             ThreadPool& pool, std::vector<float>& logits) {
+  const ModelShape& s = shape();
+  const Weights& w = weights_;
+  const int64_t hidden = s.hidden_dim, q_dim = s.n_heads * s.head_dim, kv_dim = s.n_kv_heads * s.head_dim;
+  HELIX_CHECK(static_cast<int64_t>(kv_layers.size()) == s.n_layers, "{} KV layer views for {} layers",
+              kv_layers.size(), s.n_layers);
+
+  int64_t n = 0;
+  for (const SequenceStep& seq : batch) {
+    HELIX_CHECK(!seq.tokens.empty(), "a sequence in the batch has no new tokens");
+    const int64_t end = seq.start_pos + static_cast<int64_t>(seq.tokens.size());
+    const int64_t covered = static_cast<int64_t>(seq.block_table.size()) * kv_layers[0].block_size;
+    HELIX_CHECK(end <= covered, "block table covers {} positions, step needs {}", covered, end);
+    n += static_cast<int64_t>(seq.tokens.size());
+  }
+  reserve(n);
+
+  // Token embeddings (a row lookup, dequantized), and each row's position.
+  {
+    int64_t row = 0;
+    for (const SequenceStep& seq : batch)
+      for (size_t i = 0; i < seq.tokens.size(); ++i, ++row) {
+        const int32_t token = seq.tokens[i];
+        HELIX_CHECK(token >= 0 && token < s.vocab_size, "token id {} outside the vocabulary of {}", token,
+                    s.vocab_size);
+        dequantize_row(w.token_embedding.dtype, row_data(w.token_embedding, token), &x_[row * hidden], hidden);
+        pos_[row] = seq.start_pos + static_cast<int64_t>(i);
+      }
+  }
+
+  for (int64_t l = 0; l < s.n_layers; ++l) {
+    const LayerWeights& lw = w.layers[l];
+    const PagedKv& kv = kv_layers[l];
+
+    // Attention: norm, the q/k/v projections for every token at once, RoPE, K/V into the pool.
+    for (int64_t r = 0; r < n; ++r) rmsnorm(&xb_[r * hidden], &x_[r * hidden], lw.attn_norm, hidden, s.rms_norm_eps);
+    matmul(lw.wq, xb_.data(), n, q_.data(), pool);
+    matmul(lw.wk, xb_.data(), n, k_.data(), pool);
+    matmul(lw.wv, xb_.data(), n, v_.data(), pool);
+    for (int64_t r = 0; r < n; ++r) {
+      rope_adjacent_pairs(&q_[r * q_dim], s.n_heads, s.head_dim, pos_[r], s.rope_freq_base);
+      rope_adjacent_pairs(&k_[r * kv_dim], s.n_kv_heads, s.head_dim, pos_[r], s.rope_freq_base);
+    }
+    {
+      int64_t row = 0;
+      for (const SequenceStep& seq : batch)
+        for (size_t i = 0; i < seq.tokens.size(); ++i, ++row) {
+          const int64_t p = pos_[row];
+          store_kv_token(kv, seq.block_table[p / kv.block_size], static_cast<int32_t>(p % kv.block_size),
+                         &k_[row * kv_dim], &v_[row * kv_dim]);
+        }
+    }
+    // Each sequence attends over its own blocks; sequences run in parallel.
+    {
+      std::vector<int64_t> first_row(batch.size());
+      int64_t row = 0;
+      for (size_t b = 0; b < batch.size(); ++b) {
+        first_row[b] = row;
+        row += static_cast<int64_t>(batch[b].tokens.size());
+      }
+      pool.parallel_for(static_cast<int64_t>(batch.size()), [&](int64_t b, int) {
+        const SequenceStep& seq = batch[b];
+        const int64_t rows = static_cast<int64_t>(seq.tokens.size());
+        AttentionQueries queries;
+        queries.q = std::span<const float>(&q_[first_row[b] * q_dim], rows * q_dim);
+        queries.n_queries = static_cast<int32_t>(rows);
+        queries.n_heads = static_cast<int32_t>(s.n_heads);
+        queries.first_pos = seq.start_pos;
+        paged_attention(queries, kv, seq.block_table, std::span<float>(&attn_[first_row[b] * q_dim], rows * q_dim));
+      });
+    }
+    matmul(lw.wo, attn_.data(), n, out_.data(), pool);
+    add_inplace(x_.data(), out_.data(), n * hidden);
+
+    // Feed-forward: norm, SwiGLU, down projection, residual.
+    for (int64_t r = 0; r < n; ++r) rmsnorm(&xb_[r * hidden], &x_[r * hidden], lw.ffn_norm, hidden, s.rms_norm_eps);
+    matmul(lw.w_gate, xb_.data(), n, gate_.data(), pool);
+    matmul(lw.w_up, xb_.data(), n, up_.data(), pool);
+    swiglu(gate_.data(), gate_.data(), up_.data(), n * s.ffn_dim);
+    matmul(lw.w_down, gate_.data(), n, out_.data(), pool);
+    add_inplace(x_.data(), out_.data(), n * hidden);
+  }
+
+  // Final norm and classifier, only for the rows whose logits are wanted.
+  int64_t m = 0;
+  {
+    int64_t row = 0;
+    for (const SequenceStep& seq : batch) {
+      const int64_t rows = static_cast<int64_t>(seq.tokens.size());
+      for (int64_t i = seq.all_logits ? 0 : rows - 1; i < rows; ++i, ++m)
+        rmsnorm(&xb_[m * hidden], &x_[(row + i) * hidden], w.output_norm, hidden, s.rms_norm_eps);
+      row += rows;
+    }
+  }
+  logits.resize(m * s.vocab_size);
+  matmul(w.classifier, xb_.data(), m, logits.data(), pool);
+  return m;
+}
+
+}  // namespace helix
