@@ -8,9 +8,14 @@ APT_PACKAGES=(
   build-essential cmake pkg-config git
   libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm
   chromium  # browser tests: headless, driven by playwright-core
 )
+
+# Node.js and npm may come from Debian or from another Debian package source (whose nodejs bundles npm and
+# conflicts with Debian's npm package): only install Debian's when the commands are missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  APT_PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
