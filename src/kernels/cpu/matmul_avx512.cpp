@@ -282,10 +282,12 @@ template <Kind K, int T>
 __attribute__((always_inline)) inline void compute_sub(int64_t j, const __m512i* codes, __m512 w_scale, __m512 w_min,
                                                        const TokenView& tv, __m512 acc[T]) {
   using Tr = Traits<K>;
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t) {
     const int8_t* a = tv.act + t * tv.act_stride + j * Tr::kSubValues;
     const int64_t side = t * tv.side_stride + j;
     __m512i isum = Tr::kHasBias ? _mm512_set1_epi32(tv.bias[side]) : _mm512_setzero_si512();
+#pragma GCC unroll 8
     for (int g = 0; g < Tr::kGroups; ++g)
       isum = _mm512_dpbusd_epi32(isum, codes[g], _mm512_set1_epi32(load_i32(a + 4 * g)));
     const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(tv.scale[side]));
@@ -308,6 +310,7 @@ TokenView token_view(const QuantMatmulArgs& args, int64_t t0) {
 template <int T>
 void store_tile(const QuantMatmulArgs& args, int64_t row0, int valid, int64_t t0, const __m512 acc[T]) {
   const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t)
     _mm512_mask_storeu_ps(args.y + (t0 + t) * args.ldy + row0 - args.y_row0, mask, acc[t]);
 }
@@ -335,11 +338,13 @@ void panel_tile(const QuantMatmulArgs& args, const Panel& p, int64_t row0, int64
   using Tr = Traits<K>;
   const TokenView tv = token_view(args, t0);
   __m512 acc[T];
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   if (packed != nullptr) {
     for (int64_t j = 0; j < args.n_sub; ++j) {
       const uint8_t* sub = packed + j * Tr::kSubBytes;
       __m512i codes[Tr::kGroups];
+#pragma GCC unroll 8
       for (int g = 0; g < Tr::kGroups; ++g) codes[g] = _mm512_load_si512(sub + 64 * g);
       const __m512 w_min = Tr::kHasMin ? _mm512_load_ps(sub + Tr::kGroups * 64 + 64) : _mm512_setzero_ps();
       compute_sub<K, T>(j, codes, _mm512_load_ps(sub + Tr::kGroups * 64), w_min, tv, acc);
