@@ -29,6 +29,7 @@ struct BenchServeOptions {
   int64_t requests = 32;
   int64_t prompt_len_mean = 64, prompt_len_max = 256;
   int64_t output_len_mean = 64, output_len_max = 256;
+  std::string length_dist = "geometric";
   uint64_t seed = 1;
   double rate = 0;  // requests per second; 0: all at once
   int64_t max_step_tokens = 512;
@@ -43,6 +44,12 @@ int64_t geometric_length(Rng& rng, int64_t mean, int64_t max) {
   const double u = std::max(rng.uniform(), 1e-12);
   const auto k = static_cast<int64_t>(std::ceil(std::log(u) / std::log1p(-p)));
   return std::clamp<int64_t>(k, 1, max);
+}
+
+// Uniform over [2 * mean - max, max] (so the mean is `mean`), or [1, max] when that would start below 1.
+int64_t uniform_length(Rng& rng, int64_t mean, int64_t max) {
+  const int64_t lo = std::max<int64_t>(1, std::min(2 * mean - max, max));
+  return lo + static_cast<int64_t>(rng.next() % static_cast<uint64_t>(max - lo + 1));
 }
 
 double percentile(std::vector<double> xs, double q) {
@@ -85,17 +92,20 @@ void run(const BenchServeOptions& o) {
 
   // The workload, fixed by the seed.
   Rng rng(o.seed);
+  auto length = [&](int64_t mean, int64_t max) {
+    return o.length_dist == "uniform" ? uniform_length(rng, mean, max) : geometric_length(rng, mean, max);
+  };
   std::vector<RequestParams> reqs;
   std::vector<double> arrival_s;
   double t = 0;
   int64_t total_prompt = 0, total_output = 0;
   for (int64_t i = 0; i < o.requests; ++i) {
     RequestParams p;
-    const int64_t prompt_len = std::min(geometric_length(rng, o.prompt_len_mean, o.prompt_len_max), max_seq_len - 1);
+    const int64_t prompt_len = std::min(length(o.prompt_len_mean, o.prompt_len_max), max_seq_len - 1);
     const int32_t bos = engine->tokenizer().bos_id();
     for (int64_t k = 0; k < prompt_len; ++k)
       p.prompt.push_back(k == 0 && bos >= 0 ? bos : static_cast<int32_t>(3 + rng.next() % static_cast<uint64_t>(vocab - 3)));
-    p.max_tokens = std::min(geometric_length(rng, o.output_len_mean, o.output_len_max), max_seq_len - prompt_len);
+    p.max_tokens = std::min(length(o.output_len_mean, o.output_len_max), max_seq_len - prompt_len);
     p.ignore_eos = true;  // exact lengths: both cache modes do the same work
     total_prompt += prompt_len;
     total_output += p.max_tokens;
@@ -179,6 +189,8 @@ void run(const BenchServeOptions& o) {
         {"kv_cache", o.kv_cache},
         {"model", engine->model_name()},
         {"requests", o.requests},
+        {"length_distribution", o.length_dist},
+        {"block_size", o.engine.block_size},
         {"prompt_tokens", total_prompt},
         {"output_tokens", generated},
         {"max_seq_len", max_seq_len},
@@ -196,9 +208,9 @@ void run(const BenchServeOptions& o) {
   fmt::print("kv cache: {} | pool {} blocks of {} = {} tokens, {:.1f} MiB | max_seq_len {}\n", o.kv_cache,
              cap.pool_blocks, o.engine.block_size, cap.pool_tokens, static_cast<double>(cap.pool_bytes) / (1 << 20),
              max_seq_len);
-  fmt::print("workload: {} requests, {} prompt + {} output tokens (means {:.1f} + {:.1f}), {}\n", o.requests,
+  fmt::print("workload: {} requests, {} prompt + {} output tokens (means {:.1f} + {:.1f}, {}), {}\n", o.requests,
              total_prompt, total_output, static_cast<double>(total_prompt) / o.requests,
-             static_cast<double>(total_output) / o.requests,
+             static_cast<double>(total_output) / o.requests, o.length_dist,
              o.rate > 0 ? fmt::format("Poisson arrivals at {} req/s", o.rate) : std::string("all at once"));
   fmt::print("wall time:               {:.2f} s\n", wall_s);
   fmt::print("output throughput:       {:.2f} tokens/s\n", tps);
@@ -221,13 +233,16 @@ void add_bench_serve_command(CLI::App& app) {
   cmd->add_option("--kv-cache", o->kv_cache, "KV cache policy: paged or contiguous (max_seq_len reserved per sequence)")
       ->capture_default_str();
   cmd->add_option("--requests", o->requests, "Requests to send")->capture_default_str();
-  cmd->add_option("--prompt-len-mean", o->prompt_len_mean,
-                  "Mean prompt length; lengths are geometric (p = 1/mean), clamped to [1, --prompt-len-max]")
+  cmd->add_option("--length-dist", o->length_dist,
+                  "Length distribution: geometric (p = 1/mean, clamped to [1, max]: mostly short, a long tail) or "
+                  "uniform (over [2 * mean - max, max])")
+      ->capture_default_str();
+  cmd->add_option("--prompt-len-mean", o->prompt_len_mean, "Mean prompt length (see --length-dist)")
       ->capture_default_str();
   cmd->add_option("--prompt-len-max", o->prompt_len_max, "Longest prompt")->capture_default_str();
   cmd->add_option("--output-len-mean", o->output_len_mean,
-                  "Mean output length; geometric, clamped to [1, --output-len-max] and to max_seq_len - prompt; "
-                  "EOS is ignored so every request generates exactly its length")
+                  "Mean output length (see --length-dist), also capped at max_seq_len - prompt; EOS is ignored so "
+                  "every request generates exactly its length")
       ->capture_default_str();
   cmd->add_option("--output-len-max", o->output_len_max, "Longest output")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Workload seed (prompts, lengths, arrivals)")->capture_default_str();
@@ -242,6 +257,8 @@ void add_bench_serve_command(CLI::App& app) {
     if (o->output_len_mean < 1 || o->output_len_max < 1)
       fail(Error{"output_len_mean: lengths must be >= 1", "output_len_mean"});
     if (!(o->rate >= 0)) fail(Error{"rate: must be >= 0", "rate"});
+    if (o->length_dist != "geometric" && o->length_dist != "uniform")
+      fail(Error{fmt::format("length_dist: '{}' is not geometric or uniform", o->length_dist), "length_dist"});
     run(*o);
   });
 }
