@@ -308,3 +308,124 @@ TEST(Scheduler, ContiguousReservesMaxSeqLenPerSequence) {
 
 }  // namespace
 }  // namespace helix
+
+namespace helix {
+namespace {
+
+// Seeded random runs on a tiny pool: arrivals, prompts sharing prefixes, forks, cancels and finishes in any
+// order. After every step the cache is consistent, waiting sequences hold no blocks, running ones hold
+// exactly their tokens' blocks, and every sequence ends within a bounded number of steps.
+TEST(SchedulerProperty, RandomWorkloadsKeepTheCacheConsistentAndFinish) {
+  size_t total_preemptions = 0, total_forks = 0, total_hits = 0, total_steps = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    Rng rng(seed);
+    SchedulerConfig config;
+    config.max_step_tokens = 8 + static_cast<int64_t>(rng.next() % 24);
+    config.max_chunk_tokens = 4 + static_cast<int64_t>(rng.next() % 16);
+    config.max_running = 2 + static_cast<int32_t>(rng.next() % 6);
+    config.watermark_blocks = static_cast<int32_t>(rng.next() % 2);
+    KvCacheConfig kc;
+    kc.num_blocks = 12;
+    kc.block_size = 4;  // 48 slots
+    kc.enable_prefix_caching = rng.next() % 2 == 0;
+    KvCacheManager kv = std::move(*KvCacheManager::create(kc));
+    PagedKvPolicy policy(kv, kc.enable_prefix_caching);
+    Scheduler scheduler(policy, config);
+
+    struct Item {
+      std::unique_ptr<Sequence> seq;
+      int64_t target = 0;  // tokens when it finishes
+      bool done = false;
+    };
+    std::vector<Item> items;
+    const std::vector<int32_t> shared_prefix = iota_tokens(500, 12);
+    auto new_sequence = [&](std::vector<int32_t> tokens, int64_t target) -> Sequence* {
+      items.push_back({std::make_unique<Sequence>(SeqId{static_cast<int64_t>(items.size())}, 0, std::move(tokens),
+                                                  SamplingParams{}),
+                       target});
+      return items.back().seq.get();
+    };
+    int arrivals = 0;
+    for (int step = 0; step < 2000; ++step) {
+      if (arrivals < 16 && rng.next() % 3 == 0) {
+        ++arrivals;
+        const int64_t prompt_len = 1 + static_cast<int64_t>(rng.next() % 20);
+        std::vector<int32_t> prompt;
+        for (int64_t i = 0; i < prompt_len; ++i)
+          prompt.push_back(rng.next() % 2 == 0 && i < 12 ? shared_prefix[static_cast<size_t>(i)]
+                                                         : static_cast<int32_t>(rng.next() % 50));
+        // At most 24 tokens: a running parent and one fork still fit 12 blocks of 4 alone.
+        const int64_t target = std::min<int64_t>(24, prompt_len + 1 + static_cast<int64_t>(rng.next() % 16));
+        Sequence* s = new_sequence(std::move(prompt), std::max(target, prompt_len + 1));
+        s->forks_pending = rng.next() % 4 == 0 ? 1 : 0;
+        scheduler.add(s);
+      }
+      if (rng.next() % 10 == 0) {  // cancel someone
+        std::vector<Item*> live;
+        for (Item& it : items)
+          if (!it.done && it.seq->forks_pending == 0) live.push_back(&it);
+        if (!live.empty()) {
+          Item* victim = live[rng.next() % live.size()];
+          scheduler.finish(victim->seq.get());
+          victim->done = true;
+        }
+      }
+      const SchedulerOutput out = scheduler.schedule();
+      scheduler.commit(out);
+      ++total_steps;
+      total_preemptions += out.preempted.size();
+      for (const ScheduledChunk& c : out.chunks) {
+        Sequence* s = c.seq;
+        if (c.admitted && c.start_pos > 0) ++total_hits;
+        if (s->computed < s->num_tokens()) continue;
+        if (s->forks_pending > 0) {
+          Sequence* child = new_sequence(s->tokens, items[static_cast<size_t>(s->id.value)].target);
+          std::vector<Sequence*> children = {child};
+          scheduler.fork(*s, children);
+          ++total_forks;
+        }
+      }
+      for (Item& it : items) {
+        Sequence* s = it.seq.get();
+        if (it.done || !s->running || s->computed < s->num_tokens() || s->forks_pending > 0) continue;
+        if (s->num_tokens() >= it.target) {
+          scheduler.finish(s);
+          it.done = true;
+        } else {
+          s->tokens.push_back(static_cast<int32_t>(rng.next() % 50));
+        }
+      }
+      const auto st = kv.check_invariants();
+      ASSERT_TRUE(st.has_value()) << "step " << step << ": " << st.error().message;
+      int32_t seats = 0;
+      int64_t blocks_held = 0;
+      for (const Sequence* s : scheduler.running()) {
+        seats += s->seats();
+        const BlockTable* t = kv.table(s->id);
+        ASSERT_NE(t, nullptr);
+        EXPECT_EQ(t->num_tokens(), s->kv_tokens);
+        blocks_held += t->num_blocks();
+      }
+      EXPECT_LE(seats, config.max_running);
+      EXPECT_GE(blocks_held, kv.num_used_blocks());  // shared blocks counted per holder
+      for (const Sequence* s : scheduler.waiting()) {
+        EXPECT_FALSE(kv.has_sequence(s->id));
+        EXPECT_EQ(s->computed, 0);
+      }
+      if (arrivals == 16 && !scheduler.has_work()) break;
+    }
+    EXPECT_FALSE(scheduler.has_work()) << "work left after 2000 steps";
+    for (const Item& it : items) EXPECT_TRUE(it.done) << "sequence " << it.seq->id.value;
+    EXPECT_EQ(kv.num_used_blocks(), 0);
+  }
+  // The runs did exercise what they are meant to.
+  EXPECT_GT(total_preemptions, 0u);
+  EXPECT_GT(total_forks, 0u);
+  EXPECT_GT(total_hits, 0u);
+  std::printf("%zu steps, %zu preemptions, %zu forks, %zu prefix hits\n", total_steps, total_preemptions, total_forks,
+              total_hits);
+}
+
+}  // namespace
+}  // namespace helix
