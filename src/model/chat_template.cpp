@@ -39,7 +39,7 @@ Result<std::string> gguf_token_text(const GgufFile& gguf, std::string_view key, 
     if (!value) return Unexpected{value.error()};
     id = *value;
   }
-  if (id < 0 || id == 0xFFFFFFFFLL) return std::string();
+  if (id < 0 || id == 0xFFFFFFFFLL || tokens.empty()) return std::string();
   if (id >= static_cast<int64_t>(tokens.size())) {
     return errorf("{}: {} = {} is outside the vocabulary ({} tokens)", gguf.path(), key, id, tokens.size());
   }

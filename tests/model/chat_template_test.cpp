@@ -188,7 +188,11 @@ TEST(ChatTemplateTest, TemplateFromGgufMetadataWithBosEosFromItsVocab) {
 
 TEST(ChatTemplateTest, ModelsWithoutATemplateGetThePlainOne) {
   // A GGUF without tokenizer.chat_template: SentencePiece default ids 1 and 2 name BOS and EOS.
-  auto gguf = parse_bytes(test::tiny_llama_bytes());
+  GgufWriter w = test::tiny_llama_writer();
+  w.add_string("tokenizer.ggml.model", "llama");
+  auto bytes = w.to_bytes();
+  ASSERT_TRUE(bytes.has_value());
+  auto gguf = parse_bytes(*bytes);
   ASSERT_TRUE(gguf.has_value());
   auto tmpl = chat_template_for_model(*gguf);
   ASSERT_TRUE(tmpl.has_value()) << tmpl.error().message;

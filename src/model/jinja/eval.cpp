@@ -96,6 +96,16 @@ Status Interpreter::eval_args(const Expr& e, CallArgs& args) {
 }
 
 Result<Value> Interpreter::eval(const Expr& e) {
+  if (eval_depth_ >= limits_.max_eval_depth) {
+    return fail(e.line, e.column, fmt::format("evaluation nested deeper than {} levels", limits_.max_eval_depth));
+  }
+  ++eval_depth_;
+  auto value = eval_node(e);
+  --eval_depth_;
+  return value;
+}
+
+Result<Value> Interpreter::eval_node(const Expr& e) {
   auto here = [&](const Error& error) { return locate(e.line, e.column, error); };
   switch (e.kind) {
     case ExprKind::kLiteral: return e.literal;

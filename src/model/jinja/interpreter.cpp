@@ -114,7 +114,19 @@ Result<Interpreter::Flow> Interpreter::exec_body(const Body& body) {
   return Flow::kNormal;
 }
 
+// Each nested statement, expression and macro call adds stack frames: the depth is bounded here so that
+// no template can overflow the stack, whatever the parser's bounds allow in combination.
 Result<Interpreter::Flow> Interpreter::exec(const Stmt& s) {
+  if (eval_depth_ >= limits_.max_eval_depth) {
+    return fail(s.line, s.column, fmt::format("evaluation nested deeper than {} levels", limits_.max_eval_depth));
+  }
+  ++eval_depth_;
+  auto flow = exec_node(s);
+  --eval_depth_;
+  return flow;
+}
+
+Result<Interpreter::Flow> Interpreter::exec_node(const Stmt& s) {
   if (auto ok = step(); !ok) return locate(s.line, s.column, ok.error());
   switch (s.kind) {
     case StmtKind::kText:

@@ -21,7 +21,8 @@ struct RenderLimits {
   size_t max_output_bytes = size_t{16} << 20;  // the result, and any one string built on the way
   size_t max_work_bytes = size_t{256} << 20;   // all strings and list slots built during one render
   int64_t max_steps = 5'000'000;               // statements run, loop iterations and calls, together
-  int max_call_depth = 32;                     // nested macro calls
+  int max_call_depth = 16;                     // nested macro calls
+  int max_eval_depth = 400;                    // nested statements and expressions being evaluated
 };
 
 // Error.param of the error raise_exception(message) produces; its message is `message` verbatim.
@@ -60,6 +61,7 @@ class Interpreter {
 
   Result<Flow> exec_body(const Body& body);
   Result<Flow> exec(const Stmt& stmt);
+  Result<Flow> exec_node(const Stmt& stmt);
   Result<Flow> exec_for(const Stmt& stmt);
   Result<Flow> exec_if(const Stmt& stmt);
   Status exec_set(const Stmt& stmt);
@@ -69,6 +71,7 @@ class Interpreter {
   Status write(std::string_view text);
 
   Result<Value> eval(const Expr& e);
+  Result<Value> eval_node(const Expr& e);
   Result<Value> eval_call(const Expr& e);
   Result<Value> eval_subscript(const Expr& e);
   Result<Value> eval_compare(const Expr& e);
@@ -87,6 +90,7 @@ class Interpreter {
   size_t work_bytes_ = 0;
   int64_t steps_ = 0;
   int call_depth_ = 0;
+  int eval_depth_ = 0;
 };
 
 }  // namespace helix::jinja

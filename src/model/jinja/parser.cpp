@@ -184,6 +184,8 @@ class Parser {
     const Token& t = cur();
     if (t.type != TokenType::kName) return fail(t, fmt::format("expected a tag name, got {}", describe(t)));
     const std::string tag = t.value;
+    static constexpr std::string_view kTags[] = {"for", "if", "set", "macro", "break", "continue", "print", "generation"};
+    if (std::find(std::begin(kTags), std::end(kTags), tag) == std::end(kTags)) return fail_unknown_tag(t);
     tag_stack_.push_back(tag);
     StmtPtr s;
     if (tag == "for") {
@@ -208,25 +210,19 @@ class Parser {
       advance();
       s->bodies.emplace_back();
       if (!parse_statements({"endgeneration"}, true, s->bodies[0])) return nullptr;
-    } else {
-      return fail_unknown_tag(t);
     }
     tag_stack_.pop_back();
     return s;
   }
 
   std::nullptr_t fail_unknown_tag(const Token& t) {
-    for (auto it = end_stack_.rbegin(); it != end_stack_.rend(); ++it) {
-      if (std::find(it->begin(), it->end(), t.value) != it->end()) {
-        std::string expected;
-        for (const auto& name : end_stack_.back()) expected += (expected.empty() ? "'" : " or '") + name + "'";
-        return fail(t, fmt::format("unexpected '{}': the innermost open block needs {}", t.value, expected));
-      }
-    }
-    if (t.value.starts_with("end") || t.value == "else" || t.value == "elif") {
-      return fail(t, fmt::format("unexpected '{}': no open block to close", t.value));
-    }
-    return fail(t, fmt::format("unknown tag '{}'", t.value));
+    const bool closing = t.value.starts_with("end") || t.value == "else" || t.value == "elif";
+    if (!closing) return fail(t, fmt::format("unknown tag '{}'", t.value));
+    if (end_stack_.empty()) return fail(t, fmt::format("unexpected '{}': no open block to close", t.value));
+    std::string expected;
+    for (const auto& name : end_stack_.back()) expected += (expected.empty() ? "'" : " or '") + name + "'";
+    return fail(t, fmt::format("unexpected '{}': the open '{}' block needs {} first", t.value,
+                               tag_stack_.empty() ? "" : tag_stack_.back(), expected));
   }
 
   // Names separated by commas (optionally in parentheses): the targets of for / set.
