@@ -82,8 +82,7 @@ Result<ChatTemplate> chat_template_by_name(std::string_view name) {
   std::string names = "plain";
   for (const KnownChatTemplate& known : known_chat_templates()) {
     if (known.name == name) {
-      return ChatTemplate::parse(std::string(known.source), std::string(known.bos_token),
-                                 std::string(known.eos_token));
+      return ChatTemplate::parse(std::string(known.source), std::string(known.bos_token), std::string(known.eos_token));
     }
     names += ", " + std::string(known.name);
   }

@@ -21,7 +21,7 @@
 namespace helix {
 
 struct ChatMessage {
-  std::string role;     // "system", "user", "assistant", ...
+  std::string role;  // "system", "user", "assistant", ...
   std::string content;
 };
 
@@ -51,7 +51,10 @@ class ChatTemplate {
 
  private:
   ChatTemplate(jinja::Template tmpl, std::string source, std::string bos, std::string eos)
-      : template_(std::move(tmpl)), source_(std::move(source)), bos_token_(std::move(bos)), eos_token_(std::move(eos)) {}
+      : template_(std::move(tmpl)),
+        source_(std::move(source)),
+        bos_token_(std::move(bos)),
+        eos_token_(std::move(eos)) {}
 
   jinja::Template template_;
   std::string source_;

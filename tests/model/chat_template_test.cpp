@@ -1,13 +1,14 @@
 // Chat templates: the 16 reference renderings of testdata/chat-templates.json, the built-in families,
 // templates from model files, and tokenizing a rendered prompt without a second BOS.
+#include "model/chat_template.h"
+
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <fstream>
 #include <map>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "model/chat_template.h"
 #include "model/gguf_reader.h"
 #include "model/known_chat_templates.h"
 #include "model/model_file.h"
@@ -81,8 +82,8 @@ TEST(ChatTemplateTest, Llama3OlderRevisionAlwaysAddsTheAssistantHeader) {
   const auto reference = load_reference();
   const auto& llama3 = family(reference, "llama3");
   ASSERT_TRUE(llama3.contains("older_revision_template"));
-  auto tmpl = ChatTemplate::parse(llama3["older_revision_template"], llama3["bos_token"],
-                                  llama3["older_revision_eos_token"]);
+  auto tmpl =
+      ChatTemplate::parse(llama3["older_revision_template"], llama3["bos_token"], llama3["older_revision_eos_token"]);
   ASSERT_TRUE(tmpl.has_value());
   auto built_in = chat_template_by_name("llama3-older");
   ASSERT_TRUE(built_in.has_value());
@@ -128,9 +129,9 @@ TEST(ChatTemplateTest, FamiliesAndBosOfTheBuiltIns) {
     bool renders_bos;
   };
   // chatml's bos_token is <|im_start|> (SmolLM2's id 1), which its prompts do start with.
-  for (const Expect e : {Expect{"zephyr", "zephyr", false}, Expect{"llama2", "llama2", true},
-                         Expect{"llama3", "llama3", true}, Expect{"llama3-older", "llama3", true},
-                         Expect{"chatml", "chatml", true}, Expect{"plain", "plain", false}}) {
+  for (const Expect e :
+       {Expect{"zephyr", "zephyr", false}, Expect{"llama2", "llama2", true}, Expect{"llama3", "llama3", true},
+        Expect{"llama3-older", "llama3", true}, Expect{"chatml", "chatml", true}, Expect{"plain", "plain", false}}) {
     auto tmpl = chat_template_by_name(e.name);
     ASSERT_TRUE(tmpl.has_value()) << e.name;
     EXPECT_EQ(tmpl->family(), e.family) << e.name;
@@ -139,9 +140,10 @@ TEST(ChatTemplateTest, FamiliesAndBosOfTheBuiltIns) {
   auto custom = ChatTemplate::parse("{% for m in messages %}{{ m.content }}{% endfor %}", "", "");
   ASSERT_TRUE(custom.has_value());
   EXPECT_EQ(custom->family(), "custom");
-  auto qwen_like = ChatTemplate::parse("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
-                                       "{% endfor %}",
-                                       "", "<|im_end|>");
+  auto qwen_like = ChatTemplate::parse(
+      "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
+      "{% endfor %}",
+      "", "<|im_end|>");
   ASSERT_TRUE(qwen_like.has_value());
   EXPECT_EQ(qwen_like->family(), "chatml");
 }
@@ -231,10 +233,8 @@ TEST(ChatTemplateTest, EncodingARenderedPromptAddsNoSecondBos) {
   ASSERT_TRUE(tok->add_bos_default());
   const int32_t bos = tok->bos_id();
   const int32_t eos = tok->eos_id();
-  const std::vector<ChatMessage> conversation = {{"system", "You are a helpful assistant."},
-                                                 {"user", "Hello!"},
-                                                 {"assistant", "Hi."},
-                                                 {"user", "Thanks."}};
+  const std::vector<ChatMessage> conversation = {
+      {"system", "You are a helpful assistant."}, {"user", "Hello!"}, {"assistant", "Hi."}, {"user", "Thanks."}};
   auto count = [](const std::vector<int32_t>& ids, int32_t id) { return std::count(ids.begin(), ids.end(), id); };
 
   auto llama2 = chat_template_by_name("llama2");

@@ -44,25 +44,25 @@ struct Expr {
   int depth = 1;  // nodes on the longest path down from here (bounded by the parser)
   Value literal;
   std::string name;
-  std::string op;                    // kBinary
+  std::string op;                        // kBinary
   std::vector<std::string> compare_ops;  // kCompare: == != < <= > >= in notin
   std::vector<ExprPtr> args;
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
 };
 
 enum class StmtKind : uint8_t {
-  kText,          // text
-  kPrint,         // expr
-  kIf,            // conditions[i] guards bodies[i]; bodies.back() is the else body when there is
-                  // one more body than conditions
-  kFor,           // targets in expr [if condition]: bodies[0]; else: bodies[1]
-  kSet,           // targets = expr (several targets unpack a sequence)
-  kSetAttr,       // targets[0].attr = expr (namespace attribute)
-  kSetBlock,      // targets[0] = rendered bodies[0]
-  kMacro,         // name(targets[i] = defaults[i]...): bodies[0]
+  kText,      // text
+  kPrint,     // expr
+  kIf,        // conditions[i] guards bodies[i]; bodies.back() is the else body when there is
+              // one more body than conditions
+  kFor,       // targets in expr [if condition]: bodies[0]; else: bodies[1]
+  kSet,       // targets = expr (several targets unpack a sequence)
+  kSetAttr,   // targets[0].attr = expr (namespace attribute)
+  kSetBlock,  // targets[0] = rendered bodies[0]
+  kMacro,     // name(targets[i] = defaults[i]...): bodies[0]
   kBreak,
   kContinue,
-  kBody,          // bodies[0] rendered as is ({% generation %} of Hugging Face templates)
+  kBody,  // bodies[0] rendered as is ({% generation %} of Hugging Face templates)
 };
 
 struct Stmt;
@@ -78,9 +78,9 @@ struct Stmt {
   std::string attr;
   std::vector<std::string> targets;
   ExprPtr expr;
-  ExprPtr condition;                 // kFor filter
-  std::vector<ExprPtr> conditions;   // kIf
-  std::vector<ExprPtr> defaults;     // kMacro: one per target; null when it has none
+  ExprPtr condition;                // kFor filter
+  std::vector<ExprPtr> conditions;  // kIf
+  std::vector<ExprPtr> defaults;    // kMacro: one per target; null when it has none
   std::vector<Body> bodies;
 };
 

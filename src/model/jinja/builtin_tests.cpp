@@ -1,9 +1,9 @@
 // Jinja tests (`x is defined`, `n is divisibleby 3`, `select('equalto', 'user')`).
+#include <fmt/format.h>
+
 #include <cmath>
 #include <string>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "model/jinja/builtins.h"
 #include "model/jinja/interpreter.h"

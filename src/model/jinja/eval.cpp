@@ -79,8 +79,6 @@ Result<Value> Interpreter::get_item(const Value& object, const Value& key) {
   }
 }
 
-
-
 Status Interpreter::eval_args(const Expr& e, CallArgs& args) {
   for (size_t i = 1; i < e.args.size(); ++i) {
     auto v = eval(*e.args[i]);

@@ -44,8 +44,9 @@ Result<Value> attribute_of(Interpreter& in, const Value& item, const Value& attr
     const size_t dot = path.find('.');
     const std::string_view part = path.substr(0, dot);
     if (current.is_undefined()) return make_error(current.undefined_hint());
-    auto next = all_digits(part) && part.size() < 18 ? in.get_item(current, Value::integer(std::stoll(std::string(part))))
-                                                     : in.get_item(current, Value::string(std::string(part)));
+    auto next = all_digits(part) && part.size() < 18
+                    ? in.get_item(current, Value::integer(std::stoll(std::string(part))))
+                    : in.get_item(current, Value::string(std::string(part)));
     if (!next) return next;
     current = std::move(*next);
     if (dot == std::string_view::npos) return current;

@@ -1,8 +1,8 @@
 // Filters over sequences and mappings: first, join, map, select, sort, ...
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "model/jinja/builtins.h"
 #include "model/jinja/filter_table.h"
@@ -198,8 +198,9 @@ Status sort_by_keys(std::vector<Value>& items, const std::vector<Value>& keys, b
 }
 
 Result<Value> sort_filter(Interpreter& in, const Value& value, CallArgs& args) {
-  auto bound = bind_args("sort", args, {{"reverse", Value::boolean(false)}, {"case_sensitive", Value::boolean(false)},
-                                        {"attribute", Value::none()}});
+  auto bound = bind_args(
+      "sort", args,
+      {{"reverse", Value::boolean(false)}, {"case_sensitive", Value::boolean(false)}, {"attribute", Value::none()}});
   if (!bound) return Unexpected{bound.error()};
   auto items = iterate(value);
   if (!items) return Unexpected{items.error()};
@@ -215,8 +216,9 @@ Result<Value> sort_filter(Interpreter& in, const Value& value, CallArgs& args) {
 }
 
 Result<Value> dictsort_filter(Interpreter& in, const Value& value, CallArgs& args) {
-  auto bound = bind_args("dictsort", args, {{"case_sensitive", Value::boolean(false)}, {"by", Value::string("key")},
-                                            {"reverse", Value::boolean(false)}});
+  auto bound = bind_args(
+      "dictsort", args,
+      {{"case_sensitive", Value::boolean(false)}, {"by", Value::string("key")}, {"reverse", Value::boolean(false)}});
   if (!bound) return Unexpected{bound.error()};
   if (!value.is_dict() || value.is_namespace()) return make_error("dictsort() needs a dict");
   const bool by_value = (*bound)[1].is_string() && (*bound)[1].as_string() == "value";
@@ -282,7 +284,8 @@ Result<Value> reverse_filter(Interpreter& in, const Value& value, CallArgs& args
 
 template <bool kMax>
 Result<Value> extreme_filter(Interpreter& in, const Value& value, CallArgs& args) {
-  auto bound = bind_args(kMax ? "max" : "min", args, {{"case_sensitive", Value::boolean(false)}, {"attribute", Value::none()}});
+  auto bound =
+      bind_args(kMax ? "max" : "min", args, {{"case_sensitive", Value::boolean(false)}, {"attribute", Value::none()}});
   if (!bound) return Unexpected{bound.error()};
   auto items = iterate(value);
   if (!items) return Unexpected{items.error()};

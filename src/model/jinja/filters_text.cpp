@@ -1,4 +1,6 @@
 // Filters on single values: text, numbers and conversions.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -6,8 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "model/jinja/builtins.h"
 #include "model/jinja/filter_table.h"
@@ -40,8 +40,8 @@ std::string jinja_title(std::string_view s) {
   bool word_start = true;
   for (std::string_view c : py_chars(s)) {
     const Utf8Unit unit = utf8_decode_at(c, 0);
-    const bool separator = unit.valid && (is_py_space(unit.cp) || unit.cp == '-' || unit.cp == '(' ||
-                                          unit.cp == '{' || unit.cp == '[' || unit.cp == '<');
+    const bool separator = unit.valid && (is_py_space(unit.cp) || unit.cp == '-' || unit.cp == '(' || unit.cp == '{' ||
+                                          unit.cp == '[' || unit.cp == '<');
     if (separator || !unit.valid) {
       out += c;
       word_start = separator;
@@ -189,8 +189,9 @@ Result<Value> int_filter(Interpreter&, const Value& value, CallArgs& args) {
 }
 
 Result<Value> indent_filter(Interpreter& in, const Value& value, CallArgs& args) {
-  auto bound = bind_args("indent", args, {{"width", Value::integer(4)}, {"first", Value::boolean(false)},
-                                          {"blank", Value::boolean(false)}});
+  auto bound =
+      bind_args("indent", args,
+                {{"width", Value::integer(4)}, {"first", Value::boolean(false)}, {"blank", Value::boolean(false)}});
   if (!bound) return Unexpected{bound.error()};
   const Value& width = (*bound)[0];
   std::string indention;
@@ -320,8 +321,11 @@ Result<Value> trim_filter(Interpreter& in, const Value& value, CallArgs& args) {
 
 // transformers' tojson: json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
 Result<Value> tojson_filter(Interpreter& in, const Value& value, CallArgs& args) {
-  auto bound = bind_args("tojson", args, {{"ensure_ascii", Value::boolean(false)}, {"indent", Value::none()},
-                                          {"separators", Value::none()}, {"sort_keys", Value::boolean(false)}});
+  auto bound = bind_args("tojson", args,
+                         {{"ensure_ascii", Value::boolean(false)},
+                          {"indent", Value::none()},
+                          {"separators", Value::none()},
+                          {"sort_keys", Value::boolean(false)}});
   if (!bound) return Unexpected{bound.error()};
   JsonOptions options;
   options.ensure_ascii = truthy((*bound)[0]);

@@ -1,8 +1,8 @@
 // Argument binding for the built-ins, and the global functions: range, namespace, dict, and those
 // transformers adds: raise_exception, strftime_now.
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include <ctime>
 
 #include "model/jinja/builtins.h"
 #include "model/jinja/interpreter.h"

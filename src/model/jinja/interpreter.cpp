@@ -149,9 +149,8 @@ Result<Interpreter::Flow> Interpreter::exec_node(const Stmt& s) {
       return Flow::kNormal;
     case StmtKind::kMacro: {
       const Stmt* macro = &s;
-      frames_.back()[s.name] = Value::function(s.name, [macro](Interpreter& in, CallArgs& args) {
-        return in.call_macro(*macro, args);
-      });
+      frames_.back()[s.name] =
+          Value::function(s.name, [macro](Interpreter& in, CallArgs& args) { return in.call_macro(*macro, args); });
       return Flow::kNormal;
     }
     case StmtKind::kBreak: return Flow::kBreak;
@@ -222,10 +221,12 @@ Result<Interpreter::Flow> Interpreter::exec_for(const Stmt& s) {
         {Value::string("length"), Value::integer(n)},
         {Value::string("depth"), Value::integer(1)},  // only recursive loops (unsupported) go deeper
         {Value::string("depth0"), Value::integer(0)},
-        {Value::string("cycle"), Value::function("cycle", [i](Interpreter&, CallArgs& args) -> Result<Value> {
-           if (args.positional.empty()) return make_error("loop.cycle() needs at least one argument");
-           return args.positional[static_cast<size_t>(i) % args.positional.size()];
-         })},
+        {Value::string("cycle"),
+         Value::function("cycle",
+                         [i](Interpreter&, CallArgs& args) -> Result<Value> {
+                           if (args.positional.empty()) return make_error("loop.cycle() needs at least one argument");
+                           return args.positional[static_cast<size_t>(i) % args.positional.size()];
+                         })},
     };
     if (i > 0) loop.emplace_back(Value::string("previtem"), items[static_cast<size_t>(i - 1)]);
     if (i + 1 < n) loop.emplace_back(Value::string("nextitem"), items[static_cast<size_t>(i + 1)]);
@@ -253,8 +254,8 @@ Status Interpreter::exec_set(const Stmt& s) {
   if (s.kind == StmtKind::kSet) return bind_targets(s.targets, *value, s);
   const Value target = lookup(s.targets[0]);
   if (!target.is_namespace()) {
-    return fail(s.line, s.column, fmt::format("cannot assign attribute '{}' on '{}': it is not a namespace()",
-                                              s.attr, s.targets[0]));
+    return fail(s.line, s.column,
+                fmt::format("cannot assign attribute '{}' on '{}': it is not a namespace()", s.attr, s.targets[0]));
   }
   target.namespace_data().set(Value::string(s.attr), std::move(*value));
   return {};

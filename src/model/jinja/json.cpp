@@ -1,9 +1,9 @@
 // JSON text of a value, as Python's json.dumps writes it (what transformers' tojson filter calls).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-
-#include <fmt/format.h>
 
 #include "model/jinja/builtins.h"
 #include "model/utf8.h"
@@ -102,7 +102,8 @@ class JsonWriter {
           return {};
         }
         if (o_.sort_keys) {
-          std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+          std::stable_sort(entries.begin(), entries.end(),
+                           [](const auto& a, const auto& b) { return a.first < b.first; });
         }
         out.push_back('{');
         for (size_t i = 0; i < entries.size(); ++i) {

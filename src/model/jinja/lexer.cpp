@@ -1,10 +1,10 @@
 #include "model/jinja/lexer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "model/jinja/py_string.h"
 #include "model/utf8.h"

@@ -1,9 +1,9 @@
 // Methods of str and dict that templates call (`content.strip()`, `message.items()`), with Python's
 // semantics. Methods that would change an object do not exist, as in Jinja's immutable sandbox.
+#include <fmt/format.h>
+
 #include <span>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "model/jinja/builtins.h"
 #include "model/jinja/interpreter.h"
@@ -124,7 +124,8 @@ Result<Value> is_method(Interpreter&, const Value& self, CallArgs& args) {
 }
 
 Result<Value> replace_method(Interpreter& in, const Value& self, CallArgs& args) {
-  auto bound = bind_args("replace", args, {{"old", std::nullopt}, {"new", std::nullopt}, {"count", Value::integer(-1)}});
+  auto bound =
+      bind_args("replace", args, {{"old", std::nullopt}, {"new", std::nullopt}, {"count", Value::integer(-1)}});
   if (!bound) return Unexpected{bound.error()};
   const Value& old = (*bound)[0];
   const Value& replacement = (*bound)[1];
@@ -289,9 +290,8 @@ std::optional<Value> bound_method(const Value& object, std::string_view name) {
   for (const NamedMethod& m : table) {
     if (m.name == name) {
       const Method method = m.method;
-      return Value::function(std::string(name), [object, method](Interpreter& in, CallArgs& args) {
-        return method(in, object, args);
-      });
+      return Value::function(std::string(name),
+                             [object, method](Interpreter& in, CallArgs& args) { return method(in, object, args); });
     }
   }
   return std::nullopt;

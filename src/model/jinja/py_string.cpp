@@ -68,8 +68,7 @@ bool is_cased_letter(uint32_t cp) { return py_upper_cp(cp) != cp || py_lower_cp(
 
 bool is_py_space(uint32_t cp) {
   return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
-         cp == 0x3000;
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 std::vector<std::string_view> py_chars(std::string_view s) {
@@ -265,7 +264,8 @@ std::string py_title(std::string_view s) {
 }
 
 bool py_isdigit(std::string_view s) {
-  return all_cps(s, [](uint32_t cp) { return cp < 0x80 ? (cp >= '0' && cp <= '9') : (codepoint_flags(cp) & kCpNumber); });
+  return all_cps(s,
+                 [](uint32_t cp) { return cp < 0x80 ? (cp >= '0' && cp <= '9') : (codepoint_flags(cp) & kCpNumber); });
 }
 
 bool py_isalpha(std::string_view s) {

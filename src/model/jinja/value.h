@@ -81,7 +81,7 @@ class Value {
 
   bool as_bool() const { return scalar_.b; }
   int64_t as_int() const { return kind_ == Kind::kBool ? (scalar_.b ? 1 : 0) : scalar_.i; }  // bool or int
-  double as_float() const;                                                                    // any number
+  double as_float() const;                                                                   // any number
   const std::string& as_string() const { return *static_cast<const std::string*>(heap_.get()); }
   const std::string& undefined_hint() const;
   const ListData& list() const { return *static_cast<const ListData*>(heap_.get()); }
