@@ -30,7 +30,8 @@ class ChatTemplate {
   // A template that does not parse gives "chat template: line L, column C: ...".
   static Result<ChatTemplate> parse(std::string source, std::string bos_token, std::string eos_token);
 
-  // Renders with the variables messages, add_generation_prompt, bos_token and eos_token. A template
+  // Renders with the variables messages, add_generation_prompt, bos_token and eos_token (safe from
+  // several threads at once; each render is bounded by jinja::RenderLimits' defaults). A template
   // that refuses the conversation through raise_exception(msg) gives Error{msg, param "messages"};
   // other failures give "chat template: line L, column C: ...".
   Result<std::string> render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;

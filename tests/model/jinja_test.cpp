@@ -302,6 +302,14 @@ TEST(JinjaTest, HugeLoopsAndOutputsHitLimits) {
                          {}, limits)
                 .find("over the limit"),
             std::string::npos);
+  // Work on long strings counts too: their characters as list items, and a scan per index.
+  RenderLimits small_work;
+  small_work.max_work_bytes = 1 << 22;
+  EXPECT_NE(render_error("{% set s = 'x' * 1000000 %}{% for c in s %}{% endfor %}", {}, small_work).find("work limit"),
+            std::string::npos);
+  EXPECT_NE(render_error("{% set s = 'x' * 100000 %}{% for i in range(1000) %}{{ s[i] }}{% endfor %}", {}, small_work)
+                .find("work limit"),
+            std::string::npos);
   // Recursion through macros stops at the call depth limit.
   EXPECT_NE(render_error("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").find("macro calls nested deeper"),
             std::string::npos);

@@ -1,4 +1,6 @@
 // Expression evaluation: Python semantics for operators, Jinja's for names, attributes and undefined.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "model/jinja/builtins.h"
@@ -60,6 +62,7 @@ Result<Value> Interpreter::get_item(const Value& object, const Value& key) {
         if (index < 0 || index >= n) return missing_element(object, key);
         return items[static_cast<size_t>(index)];
       }
+      HELIX_TRY(charge(object.as_string().size()));  // indexing counts code points from the start
       const auto chars = py_chars(object.as_string());
       const auto n = static_cast<int64_t>(chars.size());
       if (index < 0) index += n;
@@ -238,6 +241,7 @@ Result<Value> Interpreter::eval_subscript(const Expr& e) {
     return object->is_tuple() ? Value::make_tuple(std::move(out)) : Value::make_list(std::move(out));
   }
   if (object->is_string()) {
+    if (auto ok = charge(object->as_string().size()); !ok) return here(ok.error());
     const auto chars = py_chars(object->as_string());
     std::string out;
     for (int64_t i : py_slice_indices(static_cast<int64_t>(chars.size()), bounds[0], bounds[1], step_size)) {
@@ -280,6 +284,14 @@ Result<Value> Interpreter::eval_compare(const Expr& e) {
     auto right = eval(*e.args[i + 1]);
     if (!right) return right;
     const std::string& op = e.compare_ops[i];
+    // Comparing or searching strings costs their length: count it, so loops over long strings stay bounded.
+    if (left->is_string() && right->is_string()) {
+      const size_t a = left->as_string().size();
+      const size_t b = right->as_string().size();
+      if (auto ok = charge(op == "in" || op == "notin" ? b : std::min(a, b)); !ok) {
+        return locate(e.line, e.column, ok.error());
+      }
+    }
     bool holds = false;
     if (op == "==" || op == "!=") {
       holds = equals(*left, *right) == (op == "==");

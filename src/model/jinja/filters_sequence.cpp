@@ -19,32 +19,32 @@ Status no_args(std::string_view name, const CallArgs& args) {
   return {};
 }
 
-Result<Value> first_filter(Interpreter&, const Value& value, CallArgs& args) {
+Result<Value> first_filter(Interpreter& in, const Value& value, CallArgs& args) {
   HELIX_TRY(no_args("first", args));
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   if (items->empty()) return Value::undefined("No first item, sequence was empty.");
   return items->front();
 }
 
-Result<Value> last_filter(Interpreter&, const Value& value, CallArgs& args) {
+Result<Value> last_filter(Interpreter& in, const Value& value, CallArgs& args) {
   HELIX_TRY(no_args("last", args));
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   if (items->empty()) return Value::undefined("No last item, sequence was empty.");
   return items->back();
 }
 
-Result<Value> length_filter(Interpreter&, const Value& value, CallArgs& args) {
+Result<Value> length_filter(Interpreter& in, const Value& value, CallArgs& args) {
   HELIX_TRY(no_args("length", args));
-  auto n = length(value);
+  auto n = in.length(value);
   if (!n) return Unexpected{n.error()};
   return Value::integer(*n);
 }
 
 Result<Value> list_filter(Interpreter& in, const Value& value, CallArgs& args) {
   HELIX_TRY(no_args("list", args));
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   HELIX_TRY(in.check_list(items->size()));
   return Value::make_list(std::move(*items));
@@ -73,7 +73,7 @@ Result<Value> join_filter(Interpreter& in, const Value& value, CallArgs& args) {
   if (!bound) return Unexpected{bound.error()};
   auto separator = in.str((*bound)[0]);
   if (!separator) return Unexpected{separator.error()};
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   std::string out;
   for (size_t i = 0; i < items->size(); ++i) {
@@ -92,7 +92,7 @@ Result<Value> join_filter(Interpreter& in, const Value& value, CallArgs& args) {
 }
 
 Result<Value> map_filter(Interpreter& in, const Value& value, CallArgs& args) {
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   std::vector<Value> out;
   if (args.positional.empty()) {
@@ -123,7 +123,7 @@ Result<Value> map_filter(Interpreter& in, const Value& value, CallArgs& args) {
 // select / reject / selectattr / rejectattr.
 template <bool kSelect, bool kAttr>
 Result<Value> select_filter(Interpreter& in, const Value& value, CallArgs& args) {
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   size_t next = 0;
   Value attribute;
@@ -202,7 +202,7 @@ Result<Value> sort_filter(Interpreter& in, const Value& value, CallArgs& args) {
       "sort", args,
       {{"reverse", Value::boolean(false)}, {"case_sensitive", Value::boolean(false)}, {"attribute", Value::none()}});
   if (!bound) return Unexpected{bound.error()};
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   std::vector<Value> keys;
   for (const Value& item : *items) {
@@ -241,7 +241,7 @@ Result<Value> dictsort_filter(Interpreter& in, const Value& value, CallArgs& arg
 Result<Value> unique_filter(Interpreter& in, const Value& value, CallArgs& args) {
   auto bound = bind_args("unique", args, {{"case_sensitive", Value::boolean(false)}, {"attribute", Value::none()}});
   if (!bound) return Unexpected{bound.error()};
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   std::vector<Value> out;
   std::vector<Value> seen;
@@ -275,7 +275,7 @@ Result<Value> reverse_filter(Interpreter& in, const Value& value, CallArgs& args
     HELIX_TRY(in.check_string(out.size()));
     return Value::string(std::move(out));
   }
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   std::reverse(items->begin(), items->end());
   HELIX_TRY(in.check_list(items->size()));
@@ -287,7 +287,7 @@ Result<Value> extreme_filter(Interpreter& in, const Value& value, CallArgs& args
   auto bound =
       bind_args(kMax ? "max" : "min", args, {{"case_sensitive", Value::boolean(false)}, {"attribute", Value::none()}});
   if (!bound) return Unexpected{bound.error()};
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   if (items->empty()) return Value::undefined("No aggregated item, sequence was empty.");
   size_t best = 0;
@@ -309,7 +309,7 @@ Result<Value> extreme_filter(Interpreter& in, const Value& value, CallArgs& args
 Result<Value> sum_filter(Interpreter& in, const Value& value, CallArgs& args) {
   auto bound = bind_args("sum", args, {{"attribute", Value::none()}, {"start", Value::integer(0)}});
   if (!bound) return Unexpected{bound.error()};
-  auto items = iterate(value);
+  auto items = in.iterate(value);
   if (!items) return Unexpected{items.error()};
   Value total = (*bound)[1];
   for (const Value& item : *items) {

@@ -72,6 +72,22 @@ Status Interpreter::step(int64_t count) {
   return {};
 }
 
+Result<std::vector<Value>> Interpreter::iterate(const Value& value) {
+  if (value.is_string()) {
+    HELIX_TRY(check_list(value.as_string().size()));  // at most one item per byte
+  } else if (value.is_list()) {
+    HELIX_TRY(check_list(value.list().items.size()));
+  } else if (value.is_dict() && !value.is_namespace()) {
+    HELIX_TRY(check_list(value.dict().entries.size()));
+  }
+  return jinja::iterate(value);
+}
+
+Result<int64_t> Interpreter::length(const Value& value) {
+  if (value.is_string()) HELIX_TRY(charge(value.as_string().size()));
+  return jinja::length(value);
+}
+
 Result<std::string> Interpreter::str(const Value& value) {
   if (value.is_string()) return value.as_string();
   std::string out;

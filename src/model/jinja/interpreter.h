@@ -49,6 +49,9 @@ class Interpreter {
   Result<Value> call(const Value& callee, CallArgs& args);
   Result<Value> apply_filter(std::string_view name, const Value& value, CallArgs& args);
   Result<bool> apply_test(std::string_view name, const Value& value, CallArgs& args);
+  // jinja::iterate and jinja::length, charged for the work (a string's characters become list items).
+  Result<std::vector<Value>> iterate(const Value& value);
+  Result<int64_t> length(const Value& value);
   // str(value), refusing results over max_output_bytes.
   Result<std::string> str(const Value& value);
   // obj.name and obj[key] with Jinja's lookup order (attribute first for `.`, item first for `[]`).

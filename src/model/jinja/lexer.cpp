@@ -429,6 +429,7 @@ class Lexer {
     const char c = src_[pos];
     if (std::string_view("+-/*%~[](){}><=.:|,;").find(c) == std::string_view::npos) {
       const Utf8Unit unit = utf8_decode_at(src_, pos);
+      if (!unit.valid) return fail(pos, fmt::format("unexpected byte \\x{:02x}", static_cast<unsigned char>(c)));
       return fail(pos, fmt::format("unexpected character '{}'", std::string_view(src_).substr(pos, unit.length)));
     }
     if (c == '(' || c == '[' || c == '{') {

@@ -171,7 +171,7 @@ Result<Value> count_method(Interpreter&, const Value& self, CallArgs& args) {
 Result<Value> join_method(Interpreter& in, const Value& self, CallArgs& args) {
   auto bound = bind_args("join", args, {{"iterable", std::nullopt}});
   if (!bound) return Unexpected{bound.error()};
-  auto items = iterate((*bound)[0]);
+  auto items = in.iterate((*bound)[0]);
   if (!items) return Unexpected{items.error()};
   for (const Value& item : *items) {
     if (!item.is_string()) return errorf("join() expects str items, got '{}'", type_name(item));
