@@ -2,6 +2,8 @@
 // proposers, K = 1..8, block sizes 1, 16 and 64, alone and batched with other sequences.
 #include <tuple>
 
+#include <fmt/format.h>
+
 #include "speculative_test_util.h"
 
 namespace helix {
@@ -54,8 +56,7 @@ TEST_P(SpecGreedyGolden, WeakDraftGivesGoldenIds) {
 INSTANTIATE_TEST_SUITE_P(KAndBlockSize, SpecGreedyGolden,
                          ::testing::Combine(::testing::Range(1, 9), ::testing::Values(1, 16, 64)),
                          [](const auto& info) {
-                           return "K" + std::to_string(std::get<0>(info.param)) + "_bs" +
-                                  std::to_string(std::get<1>(info.param));
+                           return fmt::format("K{}_bs{}", std::get<0>(info.param), std::get<1>(info.param));
                          });
 
 // Several sequences of different lengths verified in the same forwards: each gets plain greedy's ids.

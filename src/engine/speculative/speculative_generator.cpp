@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/speculative/rejection_sampler.h"
+#include "engine/speculative/draft_verifier.h"
 
 namespace helix {
 
@@ -281,43 +281,27 @@ Result<std::vector<GenerationResult>> SpeculativeGenerator::generate(std::span<c
         rec.seq = s.id;
         rec.start_pos = s.computed;
         rec.proposed = k;
-        { const auto ids = kv_.table(s.id)->ids(); rec.blocks_before.assign(ids.begin(), ids.end()); }
+        const auto ids = kv_.table(s.id)->ids();
+        rec.blocks_before.assign(ids.begin(), ids.end());
       }
       const int64_t context_len = static_cast<int64_t>(s.tokens.size());
-      const size_t emitted_before = results[s.request].tokens.size();
       s.computed += k + 1;
+      const VerifiedTokens verified =
+          verify_drafts(std::span<float>(&logits[first_row * vocab], (k + 1) * vocab), vocab, s.proposal, s.tokens, sampler);
+      // Emit in order; a stop token or the length limit ends the sequence there (the rest is dropped).
       int32_t accepted = 0;
-      bool finished = false, rejected = false;
-      for (int32_t i = 0; i < k && !finished && !rejected; ++i) {
-        const int32_t draft = s.proposal.tokens[i];
-        int32_t token;
-        bool ok;
-        if (sampler.params().greedy()) {
-          token = sampler.sample(row_span(first_row + i), s.tokens);
-          ok = token == draft;
-        } else {
-          const std::vector<TokenProb> target = sampler.distribution(row_span(first_row + i), s.tokens);
-          std::span<const TokenProb> q;
-          if (!s.proposal.dists.empty()) q = s.proposal.dists[i];
-          const TokenVerdict v = verify_sampled_token(target, q, draft, sampler.rng());
-          token = v.token;
-          ok = v.accepted;
-        }
-        if (ok) {
-          ++accepted;
-          finished = emit(s, draft, TokenSource::Draft);
-        } else {
-          rejected = true;
-          finished = emit(s, token, TokenSource::Target);
-        }
+      bool finished = false;
+      int64_t produced = 0;
+      for (size_t i = 0; i < verified.tokens.size() && !finished; ++i) {
+        const bool is_draft = static_cast<int32_t>(i) < verified.accepted;
+        accepted += is_draft;
+        ++produced;
+        finished = emit(s, verified.tokens[i], is_draft ? TokenSource::Draft : TokenSource::Target);
       }
-      if (!finished && !rejected) finished = emit(s, sampler.sample(row_span(first_row + k), s.tokens), TokenSource::Target);
-
       stats_.proposed += k;
       stats_.accepted += accepted;
       ++stats_.verifications;
       ++stats_.accepted_histogram[accepted];
-      const int64_t produced = static_cast<int64_t>(results[s.request].tokens.size() - emitted_before);
       s.decode_tokens += produced;
       stats_.decode_tokens += produced;
       if (!finished) {
@@ -332,7 +316,10 @@ Result<std::vector<GenerationResult>> SpeculativeGenerator::generate(std::span<c
         rec.accepted = accepted;
         rec.finished = finished;
         rec.kept_tokens = finished ? 0 : s.computed;
-        if (!finished) { const auto ids = kv_.table(s.id)->ids(); rec.blocks_after.assign(ids.begin(), ids.end()); }
+        if (!finished) {
+          const auto ids = kv_.table(s.id)->ids();
+          rec.blocks_after.assign(ids.begin(), ids.end());
+        }
         records.push_back(std::move(rec));
       }
     }
