@@ -189,6 +189,7 @@ void run_bench_spec(BenchSpecOptions o) {
         {"acceptance_rate", stats.acceptance_rate()},
         {"mean_accepted_per_verification", stats.mean_accepted_per_verification()},
         {"accepted_histogram", stats.accepted_histogram},
+        {"undrafted_steps", stats.undrafted_steps},
         {"target_forwards_saved", plain_forwards - stats.target_forwards},
         {"timeline", timeline_text(stats.timeline[0])}};
     if (greedy) j["greedy_identical"] = identical;
@@ -223,7 +224,8 @@ void run_bench_spec(BenchSpecOptions o) {
     std::string hist;
     for (size_t n = 0; n < stats.accepted_histogram.size(); ++n)
       hist += fmt::format("{}{}: {}", n ? ", " : "", n, stats.accepted_histogram[n]);
-    fmt::print("accepted per verification: {}\n", hist);
+    fmt::print("accepted per verification: {}{}\n", hist,
+               stats.undrafted_steps > 0 ? fmt::format("; {} decode steps had no drafts", stats.undrafted_steps) : "");
     fmt::print("target forwards saved: {} of {} ({:.1f} %)\n", plain_forwards - stats.target_forwards, plain_forwards,
                plain_forwards > 0 ? 100.0 * (plain_forwards - stats.target_forwards) / plain_forwards : 0.0);
     if (greedy) {

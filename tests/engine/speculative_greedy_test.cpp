@@ -85,6 +85,14 @@ TEST(SpecGreedyBatch, BatchedVerificationMatchesPlain) {
         total += (*out)[i].tokens.size();
       }
       EXPECT_EQ(streamed.size(), total);  // every token streamed once
+      const SpeculativeStats& st = g->last_stats();
+      int64_t verifications = 0, accepted = 0;
+      for (size_t n = 0; n < st.accepted_histogram.size(); ++n) {
+        verifications += st.accepted_histogram[n];
+        accepted += static_cast<int64_t>(n) * st.accepted_histogram[n];
+      }
+      EXPECT_EQ(verifications, st.verifications);
+      EXPECT_EQ(accepted, st.accepted);
       EXPECT_EQ(g->last_stats().generated_tokens, static_cast<int64_t>(total));
       // Fewer target forwards than the plain run (prompt lookup and drafts both accept some tokens), and the
       // plain count the stats estimate is the one the plain generator really took.
@@ -93,6 +101,20 @@ TEST(SpecGreedyBatch, BatchedVerificationMatchesPlain) {
       EXPECT_EQ(g->kv().num_used_blocks(), 0);
     }
   }
+}
+
+// stories260K.bin was trained with 512 positions, its GGUF says 2048: past 512 the draft proposes nothing and
+// the target decodes alone, still exactly.
+TEST(SpecGreedyBatch, DraftWithAShorterContext) {
+  const GenerationRequest r = request({1}, 600);
+  auto plain = make_plain(stories("stories260K.gguf"), engine_options(16));
+  auto expected = plain->generate(std::span<const GenerationRequest>(&r, 1));
+  ASSERT_TRUE(expected);
+  auto g = make_draft_spec(stories("stories260K.gguf"), stories("stories260K.bin"), 4, engine_options(16));
+  EXPECT_EQ(run_one(*g, r), (*expected)[0].tokens);
+  // Positions 513.. (about 88 steps) had no drafts: the draft writes positions up to len + k - 2 < 512.
+  EXPECT_GT(g->last_stats().undrafted_steps, 80);
+  EXPECT_EQ(g->last_stats().accepted, g->last_stats().proposed);
 }
 
 // A stop token ends a sequence even when it arrives as an accepted draft in the middle of a step.

@@ -300,8 +300,12 @@ Result<std::vector<GenerationResult>> SpeculativeGenerator::generate(std::span<c
       }
       stats_.proposed += k;
       stats_.accepted += accepted;
-      ++stats_.verifications;
-      ++stats_.accepted_histogram[accepted];
+      if (k > 0) {
+        ++stats_.verifications;
+        ++stats_.accepted_histogram[accepted];
+      } else {
+        ++stats_.undrafted_steps;
+      }
       s.decode_tokens += produced;
       stats_.decode_tokens += produced;
       if (!finished) {

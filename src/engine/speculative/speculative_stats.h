@@ -18,7 +18,9 @@ struct SpeculativeStats {
   int64_t decode_tokens = 0;        // those produced by verification steps (not the first after each prompt)
   int64_t proposed = 0;             // drafts scored by the target
   int64_t accepted = 0;             // drafts kept
-  int64_t verifications = 0;        // sequence verifications (a sequence in one verification step)
+  int64_t verifications = 0;        // sequence verifications (a sequence with drafts in one step)
+  int64_t undrafted_steps = 0;      // a sequence decoding with no drafts (none found, or the tokens left, or
+                                    // the draft's context, allowed none): a plain decode step
   // accepted_histogram[n]: verifications that kept exactly n drafts (n = 0..K).
   std::vector<int64_t> accepted_histogram;
   int64_t target_forwards = 0;      // every target forward (prompt steps included)
