@@ -59,7 +59,10 @@ TEST(SpecVocab, DifferentSizesAreRefused) {
   ASSERT_TRUE(shape);
   shape->vocab_size = 600;
   const std::string other = dir.file("vocab600.gguf");
-  ASSERT_TRUE(write_random_model(*shape, GeneratedModelOptions{DType::F32, 1}, other));
+  GeneratedModelOptions go;
+  go.weight_type = DType::F32;
+  const auto written = write_random_model(*shape, go, other);
+  ASSERT_TRUE(written) << written.error().message;
   auto target = open_model_file(stories("stories260K.bin"));
   auto draft = open_model_file(other);
   ASSERT_TRUE(target && draft);

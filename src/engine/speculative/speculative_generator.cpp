@@ -90,6 +90,7 @@ struct SpecSequence {
   int64_t prefill_steps = 0;
   int64_t decode_tokens = 0;
   Proposal proposal;                  // this step's drafts
+  bool asked = false;                 // the proposer was asked this step (it then expects on_accept)
   std::vector<int32_t> step_tokens;   // this step's verification input: last token + drafts
 };
 
@@ -196,12 +197,14 @@ Result<std::vector<GenerationResult>> SpeculativeGenerator::generate(std::span<c
     for (size_t i = 0; i < live.size(); ++i) {
       SpecSequence& s = live[i];
       s.proposal = {};
+      s.asked = false;
       if (s.done || s.computed < s.prompt_len) continue;
       const int64_t remaining = requests[s.request].max_new_tokens - static_cast<int64_t>(results[s.request].tokens.size());
       const int32_t k = static_cast<int32_t>(std::min<int64_t>(k_max, remaining - 1));
       if (k < 1) continue;
       propose_requests.push_back(ProposeRequest{s.id, s.tokens, k});
       propose_seq.push_back(i);
+      s.asked = true;
     }
     if (!propose_requests.empty()) {
       const auto tp = Clock::now();
@@ -314,7 +317,7 @@ Result<std::vector<GenerationResult>> SpeculativeGenerator::generate(std::span<c
         auto st = kv_.truncate(s.id, keep);
         HELIX_CHECK(st.has_value(), "truncate failed: {}", st.error().message);
         s.computed = keep;
-        proposer_->on_accept(s.id, accepted);
+        if (s.asked) proposer_->on_accept(s.id, accepted);
       }
       if (observer_) {
         rec.accepted = accepted;
