@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "model/gguf_reader.h"
 #include "model/model_file.h"
+#include "server/model_json.h"
 
 namespace helix::cli {
 namespace {
@@ -185,18 +186,7 @@ nlohmann::ordered_json report_json(const Report& r, bool list_tensors) {
   j["version"] = r.version;
   if (r.shape) {
     const ModelShape& s = *r.shape;
-    j["shape"] = {{"name", s.name},
-                  {"n_layers", s.n_layers},
-                  {"n_heads", s.n_heads},
-                  {"n_kv_heads", s.n_kv_heads},
-                  {"head_dim", s.head_dim},
-                  {"hidden_dim", s.hidden_dim},
-                  {"ffn_dim", s.ffn_dim},
-                  {"vocab_size", s.vocab_size},
-                  {"context_length", s.context_length},
-                  {"rope_freq_base", s.rope_freq_base},
-                  {"rms_norm_eps", s.rms_norm_eps},
-                  {"tied_embeddings", s.tied_embeddings}};
+    j["shape"] = nlohmann::ordered_json(server::model_shape_json(s));
     ModelShape f16 = s;
     f16.kv_dtype = DType::F16;
     j["kv_bytes_per_token_f16"] = f16.kv_bytes_per_token();

@@ -49,8 +49,9 @@ Result<MemoryComparison> compare_memory(const MemoryQuery& q) {
   const int64_t blocks_per_sequence = blocks_for_tokens(q.sequence_length, q.block_size);
   c.blocks_used = q.batch_size * blocks_per_sequence;
   if (c.blocks_used > q.num_blocks)
-    return make_error(fmt::format("num_blocks: {} sequences of {} tokens need {} blocks of {} tokens, the pool has {}",
-                                  q.batch_size, q.sequence_length, c.blocks_used, q.block_size, q.num_blocks),
+    return make_error(fmt::format("num_blocks: {} sequence{} of {} tokens need{} {} blocks of {} tokens, the pool has {}",
+                                  q.batch_size, q.batch_size == 1 ? "" : "s", q.sequence_length,
+                                  q.batch_size == 1 ? "s" : "", c.blocks_used, q.block_size, q.num_blocks),
                       "num_blocks");
   // Sizes are bounded above (2^31 per shape field, 2^24 blocks of 2^12 tokens), so these products fit in
   // int64 except for absurd shapes; guard the largest one explicitly.

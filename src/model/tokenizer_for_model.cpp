@@ -19,7 +19,7 @@ Result<Tokenizer> tokenizer_for_model(const ModelFile& file, const std::string& 
     namespace fs = std::filesystem;
     const fs::path dir = fs::path(file.path).parent_path();
     std::string tried;
-    for (const std::string name : {fmt::format("tok{}.bin", vocab), std::string("tokenizer.bin")}) {
+    for (const std::string& name : {fmt::format("tok{}.bin", vocab), std::string("tokenizer.bin")}) {
       const fs::path candidate = dir / name;
       tried += (tried.empty() ? "" : ", ") + candidate.string();
       if (fs::exists(candidate)) return load_llama2c_tokenizer(candidate.string(), vocab);
