@@ -84,7 +84,9 @@ Exposition parse_prometheus(const std::string& text) {
       Family& f = e.families[m[1]];
       EXPECT_TRUE(f.type.empty()) << "line " << n << ": second TYPE for " << m[1];
       f.type = m[2];
-      if (f.type == "counter") EXPECT_TRUE(std::string(m[1]).ends_with("_total")) << m[1];
+      if (f.type == "counter") {
+        EXPECT_TRUE(std::string(m[1]).ends_with("_total")) << m[1];
+      }
     } else if (std::regex_match(line, m, sample)) {
       const std::string name = m[1];
       const std::string fam = family_of(name, e.families);

@@ -499,7 +499,9 @@ TEST(OpenAiRoutes, DisconnectWhileWaitingCancels) {
     auto client = s.client();
     client.set_read_timeout(0, 200000);  // 0.2 s, then the client gives up and closes
     auto res = client.Post("/v1/completions", json({{"prompt", "Hi"}, {"stream", stream}}).dump(), "application/json");
-    if (!stream) EXPECT_FALSE(res);
+    if (!stream) {
+      EXPECT_FALSE(res);
+    }
     client.stop();
     EXPECT_TRUE(s.engine().wait_idle(std::chrono::seconds(2))) << "stream=" << stream;
     EXPECT_EQ(s.engine().cancelled_count(), stream ? 2 : 1);
