@@ -8,6 +8,7 @@ namespace helix::cli {
 void add_compare_memory_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_bench_serve_command(CLI::App& app);
 void add_gen_model_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_serve_command(CLI::App& app);

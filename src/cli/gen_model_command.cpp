@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -22,9 +23,12 @@ struct GenModelOptions {
 
 void run_gen_model(const GenModelOptions& o) {
   const ModelShape shape = unwrap(find_preset(o.preset));
-  auto type = parse_dtype(o.type);
-  if (!type) fail(Error{fmt::format("type: unknown weight type '{}' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)", o.type), "type"});
   GeneratedModelOptions options;
+  options.q4_k_m = o.type == "q4_k_m";
+  auto type = options.q4_k_m ? std::optional<DType>(DType::Q4_K) : parse_dtype(o.type);
+  if (!type)
+    fail(Error{fmt::format("type: unknown weight type '{}' (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m)", o.type),
+               "type"});
   options.weight_type = *type;
   options.seed = o.seed;
   const bool bar = ::isatty(STDERR_FILENO);
@@ -46,7 +50,7 @@ void add_gen_model_command(CLI::App& app) {
   auto o = std::make_shared<GenModelOptions>();
   CLI::App* cmd = app.add_subcommand("gen-model", "Write a GGUF model with random weights of a preset's exact shape");
   cmd->add_option("--preset", o->preset, "Model shape preset")->capture_default_str();
-  cmd->add_option("--type", o->type, "Weight type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")->capture_default_str();
+  cmd->add_option("--type", o->type, "Weight type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m (q4_k with q6_k for attn_v, ffn_down, output)")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed (same seed = same weights at any --type)")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "Output .gguf file")->required();
   cmd->callback([o] { run_gen_model(*o); });

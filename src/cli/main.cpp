@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   helix::cli::add_compare_memory_command(app);
   helix::cli::add_generate_command(app);
   helix::cli::add_bench_command(app);
+  helix::cli::add_bench_serve_command(app);
   helix::cli::add_gen_model_command(app);
   helix::cli::add_inspect_command(app);
   helix::cli::add_serve_command(app);

@@ -28,16 +28,18 @@ Status EngineOptions::validate() const {
   return {};
 }
 
-Result<std::unique_ptr<BatchGenerator>> BatchGenerator::create(std::unique_ptr<Transformer> model,
-                                                               const EngineOptions& options) {
-  HELIX_TRY(options.validate());
-  ModelShape shape = model->shape();
-  shape.kv_dtype = options.kv_dtype;
+Result<int64_t> resolve_max_seq_len(const ModelShape& shape, const EngineOptions& options) {
   const int64_t max_seq_len = options.max_seq_len > 0 ? options.max_seq_len : shape.context_length;
   if (max_seq_len > shape.context_length)
     return make_error(fmt::format("--max-seq-len: {} is over the model's context length {}", max_seq_len,
                                   shape.context_length),
                       "max_seq_len");
+  return max_seq_len;
+}
+
+Result<int64_t> resolve_pool_blocks(const ModelShape& model_shape, const EngineOptions& options, int64_t max_seq_len) {
+  ModelShape shape = model_shape;
+  shape.kv_dtype = options.kv_dtype;
   int64_t num_blocks = options.num_blocks;
   if (num_blocks == 0 && options.kv_budget_mib > 0) {
     auto n = KvStorage::num_blocks_for_budget(shape, options.kv_budget_mib, options.block_size);
@@ -45,6 +47,20 @@ Result<std::unique_ptr<BatchGenerator>> BatchGenerator::create(std::unique_ptr<T
     num_blocks = *n;
   }
   if (num_blocks == 0) num_blocks = 16 * ((max_seq_len + options.block_size - 1) / options.block_size);
+  return num_blocks;
+}
+
+Result<std::unique_ptr<BatchGenerator>> BatchGenerator::create(std::unique_ptr<Transformer> model,
+                                                               const EngineOptions& options) {
+  HELIX_TRY(options.validate());
+  ModelShape shape = model->shape();
+  shape.kv_dtype = options.kv_dtype;
+  auto max_seq_len_or = resolve_max_seq_len(shape, options);
+  HELIX_TRY(max_seq_len_or);
+  const int64_t max_seq_len = *max_seq_len_or;
+  auto num_blocks_or = resolve_pool_blocks(shape, options, max_seq_len);
+  HELIX_TRY(num_blocks_or);
+  const int64_t num_blocks = *num_blocks_or;
   auto storage = KvStorage::create(shape, num_blocks, options.block_size);
   HELIX_TRY(storage);
   KvCacheConfig kv_config;

@@ -34,6 +34,12 @@ struct EngineOptions {
   Status validate() const;  // errors name the flag ("--block-size: ...")
 };
 
+// The longest sequence the options allow for a model: max_seq_len, or the model's context length when 0.
+Result<int64_t> resolve_max_seq_len(const ModelShape& shape, const EngineOptions& options);
+// Blocks in the pool: num_blocks, else what kv_budget_mib holds (at the options' kv dtype), else enough for
+// 16 sequences of max_seq_len.
+Result<int64_t> resolve_pool_blocks(const ModelShape& shape, const EngineOptions& options, int64_t max_seq_len);
+
 struct GenerationRequest {
   std::vector<int32_t> prompt;  // token ids, BOS included when wanted
   int64_t max_new_tokens = 16;

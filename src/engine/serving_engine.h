@@ -65,7 +65,7 @@ struct TokenEvent {
 struct RequestUsage {
   int64_t prompt_tokens = 0;
   int64_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
-  int64_t completion_tokens = 0;     // over all n choices
+  int64_t completion_tokens = 0;     // over all n choices (a stop token that ended a choice counts)
 };
 
 // A submitted request's view for the HTTP handler. Thread-safe. Dropping every reference cancels the request.
@@ -91,7 +91,7 @@ struct Histogram {
 };
 
 struct EngineMetrics {
-  int64_t running = 0, waiting = 0;
+  int64_t running = 0, waiting = 0;         // sequences (a request's n choices count n once forked)
   int64_t kv_blocks_used = 0, kv_blocks_total = 0;
   double kv_usage = 0;                      // used / total
   std::map<std::string, uint64_t> preemptions_by_reason;  // e.g. "kv_cache_full"
@@ -134,7 +134,8 @@ class ServingEngine {
   // for the same running sequences (max_seq_len each).
   virtual MemoryComparison live_memory() const = 0;
   // KV events (allocate, free, preempt, prefix hit, ...) as they happen, for /kv/events. Returns an id for
-  // unsubscribe. The callback runs on the engine thread: it must not block (queue and return).
+  // unsubscribe. The callback runs on the engine thread: it must not block (queue and return) nor subscribe or
+  // unsubscribe from inside.
   virtual uint64_t subscribe_kv_events(std::function<void(const KvEvent&)> callback) = 0;
   virtual void unsubscribe_kv_events(uint64_t id) = 0;
 };

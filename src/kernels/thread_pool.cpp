@@ -91,20 +91,23 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* context) {
     return;
   }
   std::lock_guard<std::mutex> lock(call_mutex_);
+  uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
+  if (generation == 0) generation = 1;  // 0 never names a job, so a fresh worker cannot mistake it
+  // Close the previous job's claim word before touching the job fields: a late worker of that job
+  // may hold the new n_tasks, and must not be able to claim "task n_old" of the old generation.
+  // The exchange (an RMW) also orders every earlier successful claim before the writes below.
+  claim_.exchange(static_cast<uint64_t>(generation) << 32, std::memory_order_acq_rel);
   fn_.store(fn, std::memory_order_relaxed);
   context_.store(context, std::memory_order_relaxed);
   n_tasks_.store(n_tasks, std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
-  uint32_t generation = generation_.load(std::memory_order_relaxed) + 1;
-  if (generation == 0) generation = 1;  // 0 never names a job, so a fresh worker cannot mistake it
-  claim_.store(static_cast<uint64_t>(generation) << 32, std::memory_order_release);
-  generation_.store(generation, std::memory_order_seq_cst);
+  generation_.store(generation, std::memory_order_seq_cst);  // publishes the job
   if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
   work(generation, 0);
   // Every task is claimed; wait for those still running on workers.
   const auto spin_until = std::chrono::steady_clock::now() + kCallerSpin;
   int polls = 0;
-  while (done_.load(std::memory_order_acquire) != n_tasks) {
+  while (done_.load(std::memory_order_acquire) < n_tasks) {
     cpu_relax();
     if (++polls % 64 == 0 && std::chrono::steady_clock::now() > spin_until) std::this_thread::yield();
   }

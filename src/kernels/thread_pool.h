@@ -45,9 +45,10 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;  // one parallel_for at a time
 
-  // The current job, published by the release store of generation_. A worker that wakes late may
-  // read the next job's fields, but it only runs a task after claiming it with a compare-exchange on
-  // claim_, whose top half must still be the generation it woke for.
+  // The current job, published by the store of generation_. A worker that wakes late may read the
+  // next job's fields, but it only runs a task after claiming it with a compare-exchange on claim_,
+  // whose top half must still be the generation it woke for; run() moves claim_ to the new
+  // generation before it rewrites any field, so such a claim fails.
   std::atomic<TaskFn> fn_{nullptr};
   std::atomic<void*> context_{nullptr};
   std::atomic<int64_t> n_tasks_{0};

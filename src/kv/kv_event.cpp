@@ -11,6 +11,7 @@ std::string_view kv_event_name(KvEventType type) {
     case KvEventType::Evict: return "evict";
     case KvEventType::CopyOnWrite: return "cow";
     case KvEventType::Fork: return "fork";
+    case KvEventType::Preempt: return "preempt";
   }
   return "unknown";
 }

@@ -18,6 +18,8 @@ enum class KvEventType : uint8_t {
   Evict,      // a free cached block reused: its prefix key dropped (no sequence)
   CopyOnWrite,  // blocks = {shared source, private copy}
   Fork,       // blocks = every block the child now shares with its parent
+  Preempt,    // a running sequence lost its blocks to cache pressure (a Free of the same blocks follows);
+              // it is recomputed when readmitted
 };
 
 std::string_view kv_event_name(KvEventType type);

@@ -144,6 +144,13 @@ void KvStorage::copy_slots(BlockId src, BlockId dst, int32_t n_slots) {
         std::memcpy(slot_ptr(layer, dst, side == 1, h, 0), slot_ptr(layer, src, side == 1, h, 0), n_bytes);
 }
 
+void KvStorage::zero_block(BlockId block) {
+  check_slot(0, block, 0);
+  // A block's K and V halves are adjacent within a layer: one memset per layer.
+  for (int32_t layer = 0; layer < n_layers_; ++layer)
+    std::memset(data_.get() + layer * layer_bytes_ + block.value * block_bytes_, 0, static_cast<size_t>(block_bytes_));
+}
+
 PagedKv KvStorage::layer(int32_t layer) const {
   HELIX_CHECK(layer >= 0 && layer < n_layers_, "layer {} of {}", layer, n_layers_);
   PagedKv view;

@@ -52,6 +52,9 @@ class KvStorage {
   void read_token(int32_t layer, BlockId block, int32_t slot, std::span<float> k, std::span<float> v) const;
   // Copies slots [0, n_slots) of every layer's K and V from src to dst (copy-on-write).
   void copy_slots(BlockId src, BlockId dst, int32_t n_slots);
+  // Zeroes every layer's K and V of a block (a contiguous reservation is written when taken, as a device
+  // allocation would be).
+  void zero_block(BlockId block);
 
   // The kernel's view of one layer.
   PagedKv layer(int32_t layer) const;

@@ -34,7 +34,7 @@ std::vector<float> random_values(uint64_t seed, const std::string& name, int64_t
 Status write_random_model(const ModelShape& shape, const GeneratedModelOptions& options, const std::string& path,
                           const WriteProgress& progress) {
   HELIX_TRY(shape.validate());
-  const DType wt = options.weight_type;
+  const DType wt = options.q4_k_m ? DType::Q4_K : options.weight_type;
   if (wt == DType::Q4_K || wt == DType::Q6_K) {
     if (shape.hidden_dim % 256 != 0 || shape.ffn_dim % 256 != 0)
       return errorf("--type: {} needs hidden and ffn sizes that are multiples of 256", dtype_name(wt));
@@ -48,7 +48,7 @@ Status write_random_model(const ModelShape& shape, const GeneratedModelOptions& 
   GgufWriter w;
   w.add_string("general.architecture", "llama");
   w.add_string("general.name", shape.name + "-random");
-  w.add_uint32("general.file_type", dtype_info(wt).ggml_type);
+  w.add_uint32("general.file_type", options.q4_k_m ? 15u : dtype_info(wt).ggml_type);  // 15: ggml MOSTLY_Q4_K_M
   w.add_uint32("llama.context_length", static_cast<uint32_t>(shape.context_length));
   w.add_uint32("llama.embedding_length", static_cast<uint32_t>(shape.hidden_dim));
   w.add_uint32("llama.block_count", static_cast<uint32_t>(shape.n_layers));
@@ -71,7 +71,14 @@ Status write_random_model(const ModelShape& shape, const GeneratedModelOptions& 
 
   int64_t total_bytes = 0, written_bytes = 0;
   const uint64_t seed = options.seed;
+  // The tensors a Q4_K_M file keeps at higher precision.
+  auto type_of = [&](const std::string& name) {
+    const bool keep_q6 = name.find("attn_v") != std::string::npos || name.find("ffn_down") != std::string::npos ||
+                         name == "output.weight";
+    return options.q4_k_m && keep_q6 ? DType::Q6_K : wt;
+  };
   auto add_matrix = [&](const std::string& name, int64_t rows, int64_t cols, float stddev) -> Status {
+    const DType wt = type_of(name);
     total_bytes += dtype_bytes_for(wt, rows * cols);
     return w.add_tensor_deferred(name, wt, {cols, rows}, [=, &written_bytes, &total_bytes]() -> Result<std::vector<uint8_t>> {
       const std::vector<float> values = random_values(seed, name, rows * cols, stddev);

@@ -16,6 +16,8 @@ namespace helix {
 
 struct GeneratedModelOptions {
   DType weight_type = DType::Q8_0;  // matrices; norms stay f32 (as GGUF converters store them)
+  // Q4_K_M-style mix: q4_k matrices except attn_v, ffn_down and the classifier in q6_k (weight_type is ignored).
+  bool q4_k_m = false;
   uint64_t seed = 0;
 };
 

@@ -13,7 +13,13 @@ std::string dims_text(const std::vector<int64_t>& dims) { return fmt::format("[{
 Result<const TensorView*> find_tensor(const ModelFile& file, const std::string& name,
                                       const std::vector<int64_t>& expected_dims) {
   const TensorView* t = file.find(name);
-  if (t == nullptr) return errorf("{}: missing tensor (expected {})", name, dims_text(expected_dims));
+  if (t == nullptr) {
+    for (const UnsupportedTensor& u : file.unsupported)
+      if (u.name == name)
+        return errorf("{}: tensor type {} is not supported (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k are)", name,
+                      ggml_type_name(u.ggml_type));
+    return errorf("{}: missing tensor (expected {})", name, dims_text(expected_dims));
+  }
   if (t->dims != expected_dims)
     return errorf("{}: expected {} {}, got {} {}", name, dims_text(expected_dims), dtype_name(t->dtype),
                   dims_text(t->dims), dtype_name(t->dtype));

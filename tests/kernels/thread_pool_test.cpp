@@ -26,6 +26,20 @@ TEST(ThreadPool, EveryTaskRunsOnce) {
   }
 }
 
+// A job that grows after a job its workers were late for: a late worker must not claim "task n_old"
+// of the finished job with the new job's task count (each task would then run twice). The window is
+// narrow, so this is a stress test: it caught the bug in about one run of ten before the fix.
+TEST(ThreadPool, LateWorkersNeverRerunTasks) {
+  for (int rep = 0; rep < 1000; ++rep) {
+    ThreadPool pool(3);
+    for (int64_t n : {2, 3, 7, 2, 9}) {
+      std::vector<std::atomic<int>> runs(static_cast<size_t>(n));
+      pool.parallel_for(n, [&](int64_t task, int) { runs[task].fetch_add(1); });
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(runs[i].load(), 1) << "rep " << rep << " n " << n << " task " << i;
+    }
+  }
+}
+
 TEST(ThreadPool, ManyBackToBackCalls) {
   ThreadPool pool(3);
   std::atomic<int64_t> total{0};

@@ -90,6 +90,71 @@ TEST(ModelGenerator, SameSeedSameWeightsAtEveryType) {
   EXPECT_NE(std::memcmp(c->find("blk.2.ffn_up.weight")->data, ta->data, 64), 0);
 }
 
+// K-quants need rows of whole 256-value super-blocks: a small shape with hidden 256 and ffn 512.
+TEST(ModelGenerator, KQuantsAndTheQ4KMMix) {
+  ModelShape s = small_shape();
+  s.n_heads = 8;
+  s.n_kv_heads = 4;
+  s.head_dim = 32;
+  s.hidden_dim = 256;
+  s.ffn_dim = 512;
+  s.tied_embeddings = false;  // a classifier of its own, which Q4_K_M keeps in q6_k
+  test::TempDir dir;
+  for (int variant = 0; variant < 3; ++variant) {
+    GeneratedModelOptions o;
+    o.weight_type = variant == 0 ? DType::Q4_K : DType::Q6_K;
+    o.q4_k_m = variant == 2;
+    const std::string path = dir.file("k" + std::to_string(variant) + ".gguf");
+    ASSERT_TRUE(write_random_model(s, o, path));
+    auto model = Transformer::load(path);
+    ASSERT_TRUE(model) << model.error().message;
+    const Weights& w = (*model)->weights();
+    if (variant == 2) {  // the Q4_K_M mix: attn_v, ffn_down and the classifier in q6_k, the rest q4_k
+      EXPECT_EQ(w.layers[0].wq.dtype, DType::Q4_K);
+      EXPECT_EQ(w.layers[0].wv.dtype, DType::Q6_K);
+      EXPECT_EQ(w.layers[0].w_down.dtype, DType::Q6_K);
+      EXPECT_EQ(w.layers[0].w_up.dtype, DType::Q4_K);
+      EXPECT_EQ(w.classifier.dtype, DType::Q6_K);
+    } else {
+      EXPECT_EQ(w.layers[0].wq.dtype, o.weight_type);
+    }
+    EngineOptions eo;
+    eo.num_blocks = 16;
+    auto g = BatchGenerator::create(std::move(*model), eo);
+    ASSERT_TRUE(g);
+    GenerationRequest r;
+    r.prompt = {1, 300, 301};
+    r.max_new_tokens = 10;
+    auto out = (*g)->generate(std::span<const GenerationRequest>(&r, 1));
+    ASSERT_TRUE(out) << out.error().message;
+    EXPECT_EQ((*out)[0].tokens.size(), 10u);
+  }
+}
+
+// Generated from a preset, the file's shape is the preset's exactly.
+TEST(ModelGenerator, ShapeMatchesThePreset) {
+  test::TempDir dir;
+  GeneratedModelOptions o;
+  o.weight_type = DType::F32;  // stories260k's ffn of 172 is not a whole q8_0 block
+  const ModelShape preset = *find_preset("stories260k");
+  ASSERT_TRUE(write_random_model(preset, o, dir.file("s.gguf")));
+  auto f = open_model_file(dir.file("s.gguf"));
+  ASSERT_TRUE(f) << f.error().message;
+  const ModelShape& s = f->shape;
+  EXPECT_EQ(s.n_layers, preset.n_layers);
+  EXPECT_EQ(s.n_heads, preset.n_heads);
+  EXPECT_EQ(s.n_kv_heads, preset.n_kv_heads);
+  EXPECT_EQ(s.head_dim, preset.head_dim);
+  EXPECT_EQ(s.hidden_dim, preset.hidden_dim);
+  EXPECT_EQ(s.ffn_dim, preset.ffn_dim);
+  EXPECT_EQ(s.vocab_size, preset.vocab_size);
+  EXPECT_EQ(s.context_length, preset.context_length);
+  EXPECT_EQ(s.rope_freq_base, preset.rope_freq_base);
+  EXPECT_EQ(s.rms_norm_eps, preset.rms_norm_eps);
+  EXPECT_EQ(s.tied_embeddings, preset.tied_embeddings);  // no output.weight written for a tied preset
+  EXPECT_EQ(s.kv_bytes_per_token(), preset.kv_bytes_per_token());
+}
+
 TEST(ModelGenerator, RefusesWidthsThatAreNotWholeBlocks) {
   test::TempDir dir;
   GeneratedModelOptions o;

@@ -37,10 +37,6 @@ inline __m128i sum4x8(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
   return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-inline __m128i sum4x4(__m128i v0, __m128i v1, __m128i v2, __m128i v3) {
-  return _mm_hadd_epi32(_mm_hadd_epi32(v0, v1), _mm_hadd_epi32(v2, v3));
-}
-
 // The rows of one tile; rows past the range repeat the last one (their outputs are not stored).
 struct Rows {
   const uint8_t* row[kRows];
@@ -53,11 +49,6 @@ struct SubBlock32 {
   __m256i signs[kRows];   // q8_0: the signed weights, for sign(a, w)
   __m128 scale;
   __m128 min;
-};
-
-struct SubBlock16 {
-  __m128i codes[kRows];
-  __m128 scale;
 };
 
 struct TokenSide {
@@ -83,14 +74,6 @@ inline __m128i dot32(const SubBlock32& w, const int8_t* a) {
     v[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(w.codes[r], rhs), ones);
   }
   return sum4x8(v[0], v[1], v[2], v[3]);
-}
-
-inline __m128i dot16(const SubBlock16& w, const int8_t* a) {
-  const __m128i av = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a));
-  const __m128i ones = _mm_set1_epi16(1);
-  __m128i v[kRows];
-  for (int r = 0; r < kRows; ++r) v[r] = _mm_madd_epi16(_mm_maddubs_epi16(w.codes[r], av), ones);
-  return sum4x4(v[0], v[1], v[2], v[3]);
 }
 
 inline void accumulate(__m128& acc, __m128i isum, int32_t bias, __m128 w_scale, float a_scale) {
@@ -156,27 +139,44 @@ void load_q4_k_codes(const Rows& rows, int64_t sb, int j, SubBlock32* w) {
   }
 }
 
-void load_q6_k(const Rows& rows, int64_t sb, int j, SubBlock16* w) {
-  const __m128i low4 = _mm_set1_epi8(0x0f);
-  const __m128i high2 = _mm_set1_epi8(0x30);
-  const int half = j / 8, sub = j % 8, quarter = sub / 2, pos = 16 * (sub % 2);
-  float s[kRows];
+// Codes of quarter `quarter` (values 32 q .. 32 q + 31, i.e. sub-blocks 2q and 2q + 1) of half
+// `half` of a q6_k super-block, for each row.
+void load_q6_k_quarter(const Rows& rows, int64_t sb, int half, int quarter, __m256i codes[kRows]) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i high2 = _mm256_set1_epi8(0x30);
   for (int r = 0; r < kRows; ++r) {
     const uint8_t* block = rows.row[r] + sb * 210;
-    const __m128i ql = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 64 * half + 32 * (quarter & 1) + pos));
-    const __m128i qh = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 128 + 32 * half + pos));
-    const __m128i low = _mm_and_si128(quarter < 2 ? ql : _mm_srli_epi16(ql, 4), low4);
-    __m128i high;
+    const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 64 * half + 32 * (quarter & 1)));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 128 + 32 * half));
+    const __m256i low = _mm256_and_si256(quarter < 2 ? ql : _mm256_srli_epi16(ql, 4), low4);
+    __m256i high;
     switch (quarter) {  // bits 2q..2q+1 of each qh byte to bits 4..5
-      case 0: high = _mm_slli_epi16(qh, 4); break;
-      case 1: high = _mm_slli_epi16(qh, 2); break;
+      case 0: high = _mm256_slli_epi16(qh, 4); break;
+      case 1: high = _mm256_slli_epi16(qh, 2); break;
       case 2: high = qh; break;
-      default: high = _mm_srli_epi16(qh, 2); break;
+      default: high = _mm256_srli_epi16(qh, 2); break;
     }
-    w->codes[r] = _mm_or_si128(low, _mm_and_si128(high, high2));
-    s[r] = half_to_float(block + 208) * static_cast<float>(static_cast<int8_t>(block[192 + j]));
+    codes[r] = _mm256_or_si256(low, _mm256_and_si256(high, high2));
   }
-  w->scale = _mm_setr_ps(s[0], s[1], s[2], s[3]);
+}
+
+// The 16 sub-block scales d * scales[j] of one q6_k super-block of each row: [sub][row].
+void q6_k_scales(const Rows& rows, int64_t sb, float scale[16][kRows]) {
+  for (int r = 0; r < kRows; ++r) {
+    const uint8_t* block = rows.row[r] + sb * 210;
+    const float d = half_to_float(block + 208);
+    for (int j = 0; j < 16; ++j) scale[j][r] = d * static_cast<float>(static_cast<int8_t>(block[192 + j]));
+  }
+}
+
+// Sums of two 16-value sub-blocks for 4 rows against one token: low half = first sub-block (lane =
+// row), high half = second.
+inline __m256i dot32_pair(const __m256i codes[kRows], const int8_t* a) {
+  const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i v[kRows];
+  for (int r = 0; r < kRows; ++r) v[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(codes[r], av), ones);
+  return _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
 }
 
 // ---- one tile: 4 rows x T tokens ------------------------------------------------------------------
@@ -221,13 +221,22 @@ void quant_tile(const QuantMatmulArgs& args, const Rows& rows, int64_t row0, int
       break;
     }
     case DType::Q6_K: {
-      SubBlock16 w;
+      __m256i codes[kRows];
+      float scale[16][kRows];
       for (int64_t sb = 0; sb < args.cols / 256; ++sb) {
-        for (int j = 0; j < 16; ++j) {
-          load_q6_k(rows, sb, j, &w);
-          const int64_t sub = 16 * sb + j;
-          for (int t = 0; t < T; ++t)
-            accumulate(acc[t], dot16(w, tok[t].act + 16 * sub), tok[t].bias[sub], w.scale, tok[t].scale[sub]);
+        q6_k_scales(rows, sb, scale);
+        for (int half = 0; half < 2; ++half) {
+          for (int quarter = 0; quarter < 4; ++quarter) {
+            load_q6_k_quarter(rows, sb, half, quarter, codes);
+            const int j = 8 * half + 2 * quarter;  // first of the two sub-blocks
+            const int64_t sub = 16 * sb + j;
+            const __m128 scale_a = _mm_loadu_ps(scale[j]), scale_b = _mm_loadu_ps(scale[j + 1]);
+            for (int t = 0; t < T; ++t) {
+              const __m256i both = dot32_pair(codes, tok[t].act + 16 * sub);
+              accumulate(acc[t], _mm256_castsi256_si128(both), tok[t].bias[sub], scale_a, tok[t].scale[sub]);
+              accumulate(acc[t], _mm256_extracti128_si256(both, 1), tok[t].bias[sub + 1], scale_b, tok[t].scale[sub + 1]);
+            }
+          }
         }
       }
       break;

@@ -7,8 +7,8 @@
 // scaling (no horizontal sums). The packed sub-block is reused by up to 16 tokens held in registers.
 // vpdpbusd multiplies unsigned by signed bytes: codes are made unsigned (q8_0: w + 128; q4_0, q4_k,
 // q6_k codes are unsigned already) and act_bias removes the offset exactly.
-// With <= 16 tokens a panel is packed and consumed 256 columns at a time (one pass over memory);
-// with more, the whole panel is packed once into scratch and reread per tile of 16 tokens.
+// With <= 16 tokens the transposed codes go straight from registers into the dot products (one pass
+// over the weights); with more, the whole panel is packed once into scratch and reread per tile.
 //
 // Float weights: tiles of 4 rows x 5 tokens, 16 columns per step, one accumulator per output.
 #include <immintrin.h>
@@ -45,13 +45,10 @@ struct Traits {
   static constexpr int kChunkSubs = 256 / kSubValues;                  // sub-blocks per 256 columns
 };
 
-// Packing as it goes works 256 columns at a time; the largest such chunk is 5120 bytes (q4_k, q6_k).
-constexpr int kChunkBytes = 5120;
 
 // The rows of one panel; rows past the matrix repeat the last one (their outputs are not stored).
 struct Panel {
   const uint8_t* base;     // first row of the panel
-  __m512i row_offsets;     // byte offset of each row from base (for gathers)
   int64_t offsets[16];
   int valid;               // rows that exist
 };
@@ -60,13 +57,7 @@ Panel make_panel(const QuantMatmulArgs& args, int64_t row0, int64_t row_end) {
   Panel p;
   p.base = args.weights + row0 * args.row_bytes;
   p.valid = static_cast<int>(row_end - row0 < kPanelRows ? row_end - row0 : kPanelRows);
-  alignas(64) int32_t offs[16];
-  for (int r = 0; r < kPanelRows; ++r) {
-    const int rr = r < p.valid ? r : p.valid - 1;
-    p.offsets[r] = rr * args.row_bytes;
-    offs[r] = static_cast<int32_t>(p.offsets[r]);
-  }
-  p.row_offsets = _mm512_load_si512(offs);
+  for (int r = 0; r < kPanelRows; ++r) p.offsets[r] = (r < p.valid ? r : p.valid - 1) * args.row_bytes;
   return p;
 }
 
@@ -92,155 +83,188 @@ inline void load_transpose(const Panel& p, int64_t offset, __m512i out[4]) {
   out[3] = _mm512_unpackhi_epi64(t1, t3);
 }
 
-// fp16 at `offset` of each row -> 16 floats. `high` takes the upper half of the gathered dword (used
-// when the half is the last two bytes of a block, so the gather never reads past the row).
-inline __m512 gather_f16(const Panel& p, int64_t offset, bool high) {
-  __m512i v = _mm512_i32gather_epi32(p.row_offsets, p.base + offset, 1);
-  if (high) v = _mm512_srli_epi32(v, 16);
-  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+// fp16 at `offset` of each row -> 16 floats. Sixteen scalar loads and word inserts: vpgatherdd
+// costs about 30 cycles on this core, four times as much.
+inline __m512 load_f16(const Panel& p, int64_t offset) {
+  const uint8_t* at = p.base + offset;
+  auto half = [&](int r) {
+    uint16_t h;
+    __builtin_memcpy(&h, at + p.offsets[r], sizeof h);
+    return static_cast<int>(h);
+  };
+  __m128i lo = _mm_cvtsi32_si128(half(0));
+  __m128i hi = _mm_cvtsi32_si128(half(8));
+  lo = _mm_insert_epi16(lo, half(1), 1);
+  hi = _mm_insert_epi16(hi, half(9), 1);
+  lo = _mm_insert_epi16(lo, half(2), 2);
+  hi = _mm_insert_epi16(hi, half(10), 2);
+  lo = _mm_insert_epi16(lo, half(3), 3);
+  hi = _mm_insert_epi16(hi, half(11), 3);
+  lo = _mm_insert_epi16(lo, half(4), 4);
+  hi = _mm_insert_epi16(hi, half(12), 4);
+  lo = _mm_insert_epi16(lo, half(5), 5);
+  hi = _mm_insert_epi16(hi, half(13), 5);
+  lo = _mm_insert_epi16(lo, half(6), 6);
+  hi = _mm_insert_epi16(hi, half(14), 6);
+  lo = _mm_insert_epi16(lo, half(7), 7);
+  hi = _mm_insert_epi16(hi, half(15), 7);
+  return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
 }
 
-inline void store_codes(uint8_t* dst, int i, __m512i v) {
-  _mm512_store_si512(reinterpret_cast<__m512i*>(dst) + i, v);
-}
+// ---- unpacking: raw GGUF blocks of 16 rows -> sub-blocks of codes, in increasing order -------------
 
-// ---- packing: raw GGUF blocks of 16 rows -> packed sub-blocks -------------------------------------
-
-// Packs sub-blocks [j0, j0 + n) of the panel into dst.
+// Calls emit(j, codes, w_scale, w_min) for sub-blocks j0 .. j0 + n - 1 of the panel, in that order
+// (the order of the f32 accumulation). codes[g] lane r = codes 4g..4g+3 of row r.
 template <Kind K>
-void pack(const Panel& p, int64_t j0, int n, uint8_t* dst);
+struct Unpack;
 
 template <>
-void pack<Kind::Q8_0>(const Panel& p, int64_t j0, int n, uint8_t* dst) {
-  constexpr int kBytes = Traits<Kind::Q8_0>::kSubBytes;
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  for (int i = 0; i < n; ++i, dst += kBytes) {
-    const int64_t block = (j0 + i) * 34;
-    __m512i lo[4], hi[4];
-    load_transpose(p, block + 2, lo);
-    load_transpose(p, block + 18, hi);
-    for (int g = 0; g < 4; ++g) {
-      store_codes(dst, g, _mm512_xor_si512(lo[g], flip));
-      store_codes(dst, 4 + g, _mm512_xor_si512(hi[g], flip));
+struct Unpack<Kind::Q8_0> {
+  template <typename Emit>
+  static inline void run(const Panel& p, int64_t j0, int n, Emit&& emit) {
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (int i = 0; i < n; ++i) {
+      const int64_t block = (j0 + i) * 34;
+      __m512i lo[4], hi[4], codes[8];
+      load_transpose(p, block + 2, lo);
+      load_transpose(p, block + 18, hi);
+      for (int g = 0; g < 4; ++g) {
+        codes[g] = _mm512_xor_si512(lo[g], flip);
+        codes[4 + g] = _mm512_xor_si512(hi[g], flip);
+      }
+      emit(j0 + i, codes, load_f16(p, block), _mm512_setzero_ps());
     }
-    _mm512_store_ps(dst + 512, gather_f16(p, block, false));
   }
-}
+};
 
 template <>
-void pack<Kind::Q4_0>(const Panel& p, int64_t j0, int n, uint8_t* dst) {
-  constexpr int kBytes = Traits<Kind::Q4_0>::kSubBytes;
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  for (int i = 0; i < n; ++i, dst += kBytes) {
-    const int64_t block = (j0 + i) * 18;
-    __m512i t[4];
-    load_transpose(p, block + 2, t);
-    for (int g = 0; g < 4; ++g) {
-      store_codes(dst, g, _mm512_and_si512(t[g], low4));
-      store_codes(dst, 4 + g, _mm512_and_si512(_mm512_srli_epi16(t[g], 4), low4));
+struct Unpack<Kind::Q4_0> {
+  template <typename Emit>
+  static inline void run(const Panel& p, int64_t j0, int n, Emit&& emit) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    for (int i = 0; i < n; ++i) {
+      const int64_t block = (j0 + i) * 18;
+      __m512i t[4], codes[8];
+      load_transpose(p, block + 2, t);
+      for (int g = 0; g < 4; ++g) {
+        codes[g] = _mm512_and_si512(t[g], low4);
+        codes[4 + g] = _mm512_and_si512(_mm512_srli_epi16(t[g], 4), low4);
+      }
+      emit(j0 + i, codes, load_f16(p, block), _mm512_setzero_ps());
     }
-    _mm512_store_ps(dst + 512, gather_f16(p, block, false));
   }
-}
+};
 
 // j0 and n are multiples of 8 (whole super-blocks).
 template <>
-void pack<Kind::Q4_K>(const Panel& p, int64_t j0, int n, uint8_t* dst) {
-  constexpr int kBytes = Traits<Kind::Q4_K>::kSubBytes;
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const __m512i six = _mm512_set1_epi32(63);
-  const __m512i two = _mm512_set1_epi32(3);
-  const __m512i nib = _mm512_set1_epi32(0x0f);
-  const __m512 sign = _mm512_set1_ps(-0.0f);
-  for (int s = 0; s < n / 8; ++s) {
-    const int64_t block = (j0 / 8 + s) * 144;
-    __m512i h[4];  // h[0] = d | dmin << 16, h[1..3] = scales[0..11]
-    load_transpose(p, block, h);
-    const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h[0]));
-    const __m512 dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(h[0], 16)));
-    for (int j = 0; j < 8; ++j) {
-      __m512i scale, min;
-      if (j < 4) {
-        scale = _mm512_and_si512(_mm512_srli_epi32(h[1], 8 * j), six);
-        min = _mm512_and_si512(_mm512_srli_epi32(h[2], 8 * j), six);
-      } else {
-        const int b = 8 * (j - 4);
-        scale = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(h[3], b), nib),
-                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h[1], b + 6), two), 4));
-        min = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(h[3], b + 4), nib),
-                              _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h[2], b + 6), two), 4));
+struct Unpack<Kind::Q4_K> {
+  template <typename Emit>
+  static inline void run(const Panel& p, int64_t j0, int n, Emit&& emit) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    const __m512i six = _mm512_set1_epi32(63);
+    const __m512i two = _mm512_set1_epi32(3);
+    const __m512i nib = _mm512_set1_epi32(0x0f);
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    for (int s = 0; s < n / 8; ++s) {
+      const int64_t block = (j0 / 8 + s) * 144;
+      __m512i h[4];  // h[0] = d | dmin << 16, h[1..3] = scales[0..11]
+      load_transpose(p, block, h);
+      const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h[0]));
+      const __m512 dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(h[0], 16)));
+      __m512 w_scale[8], w_min[8];
+      for (int j = 0; j < 8; ++j) {
+        __m512i scale, min;
+        if (j < 4) {
+          scale = _mm512_and_si512(_mm512_srli_epi32(h[1], 8 * j), six);
+          min = _mm512_and_si512(_mm512_srli_epi32(h[2], 8 * j), six);
+        } else {
+          const int b = 8 * (j - 4);
+          scale = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(h[3], b), nib),
+                                  _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h[1], b + 6), two), 4));
+          min = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(h[3], b + 4), nib),
+                                _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h[2], b + 6), two), 4));
+        }
+        w_scale[j] = _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale));
+        w_min[j] = _mm512_xor_ps(_mm512_mul_ps(dmin, _mm512_cvtepi32_ps(min)), sign);
       }
-      uint8_t* sub = dst + (8 * s + j) * kBytes;
-      _mm512_store_ps(sub + 512, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
-      _mm512_store_ps(sub + 576, _mm512_xor_ps(_mm512_mul_ps(dmin, _mm512_cvtepi32_ps(min)), sign));
-    }
-    for (int c = 0; c < 4; ++c) {  // 32 bytes of qs: sub-block 2c in low nibbles, 2c + 1 in high
-      __m512i lo[4], hi[4];
-      load_transpose(p, block + 16 + 32 * c, lo);
-      load_transpose(p, block + 32 + 32 * c, hi);
-      uint8_t* even = dst + (8 * s + 2 * c) * kBytes;
-      uint8_t* odd = even + kBytes;
-      for (int g = 0; g < 4; ++g) {
-        store_codes(even, g, _mm512_and_si512(lo[g], low4));
-        store_codes(even, 4 + g, _mm512_and_si512(hi[g], low4));
-        store_codes(odd, g, _mm512_and_si512(_mm512_srli_epi16(lo[g], 4), low4));
-        store_codes(odd, 4 + g, _mm512_and_si512(_mm512_srli_epi16(hi[g], 4), low4));
+      for (int c = 0; c < 4; ++c) {  // 32 bytes of qs: sub-block 2c in low nibbles, 2c + 1 in high
+        __m512i lo[4], hi[4], codes[8];
+        load_transpose(p, block + 16 + 32 * c, lo);
+        load_transpose(p, block + 32 + 32 * c, hi);
+        for (int g = 0; g < 4; ++g) {
+          codes[g] = _mm512_and_si512(lo[g], low4);
+          codes[4 + g] = _mm512_and_si512(hi[g], low4);
+        }
+        emit(j0 + 8 * s + 2 * c, codes, w_scale[2 * c], w_min[2 * c]);
+        for (int g = 0; g < 4; ++g) {
+          codes[g] = _mm512_and_si512(_mm512_srli_epi16(lo[g], 4), low4);
+          codes[4 + g] = _mm512_and_si512(_mm512_srli_epi16(hi[g], 4), low4);
+        }
+        emit(j0 + 8 * s + 2 * c + 1, codes, w_scale[2 * c + 1], w_min[2 * c + 1]);
       }
     }
   }
-}
+};
 
 // j0 and n are multiples of 16 (whole super-blocks).
 template <>
-void pack<Kind::Q6_K>(const Panel& p, int64_t j0, int n, uint8_t* dst) {
-  constexpr int kBytes = Traits<Kind::Q6_K>::kSubBytes;
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const __m512i high2 = _mm512_set1_epi8(0x30);
-  for (int s = 0; s < n / 16; ++s) {
-    const int64_t block = (j0 / 16 + s) * 210;
-    uint8_t* out = dst + 16 * s * kBytes;
-    const __m512 d = gather_f16(p, block + 206, true);
-    __m512i sc[4];
-    load_transpose(p, block + 192, sc);
-    for (int j = 0; j < 16; ++j) {
-      const __m512i scale = _mm512_srai_epi32(_mm512_slli_epi32(sc[j / 4], 24 - 8 * (j % 4)), 24);
-      _mm512_store_ps(out + j * kBytes + 256, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)));
-    }
-    for (int half = 0; half < 2; ++half) {
-      __m512i ql[4][4], qh[2][4];  // 16-byte pieces of this half's ql (64 bytes) and qh (32 bytes)
-      for (int c = 0; c < 4; ++c) load_transpose(p, block + 64 * half + 16 * c, ql[c]);
-      for (int c = 0; c < 2; ++c) load_transpose(p, block + 128 + 32 * half + 16 * c, qh[c]);
-      for (int sub = 0; sub < 8; ++sub) {  // 16 values: quarter sub / 2, positions 16 * (sub % 2)..
-        const int quarter = sub / 2;
-        const __m512i* low_src = ql[2 * (quarter & 1) + sub % 2];
-        const __m512i* high_src = qh[sub % 2];
-        uint8_t* codes = out + (8 * half + sub) * kBytes;
-        for (int g = 0; g < 4; ++g) {
-          const __m512i low = quarter < 2 ? _mm512_and_si512(low_src[g], low4)
-                                          : _mm512_and_si512(_mm512_srli_epi16(low_src[g], 4), low4);
-          __m512i high;
-          switch (quarter) {  // bring bits 2q..2q+1 of each qh byte to bits 4..5
-            case 0: high = _mm512_slli_epi16(high_src[g], 4); break;
-            case 1: high = _mm512_slli_epi16(high_src[g], 2); break;
-            case 2: high = high_src[g]; break;
-            default: high = _mm512_srli_epi16(high_src[g], 2); break;
+struct Unpack<Kind::Q6_K> {
+  template <typename Emit>
+  static inline void run(const Panel& p, int64_t j0, int n, Emit&& emit) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    const __m512i high2 = _mm512_set1_epi8(0x30);
+    for (int s = 0; s < n / 16; ++s) {
+      const int64_t block = (j0 / 16 + s) * 210;
+      const __m512 d = load_f16(p, block + 208);
+      __m512i sc[4];
+      load_transpose(p, block + 192, sc);
+      for (int half = 0; half < 2; ++half) {
+        __m512i ql[4][4], qh[2][4];  // 16-byte pieces of this half's ql (64 bytes) and qh (32 bytes)
+        for (int c = 0; c < 4; ++c) load_transpose(p, block + 64 * half + 16 * c, ql[c]);
+        for (int c = 0; c < 2; ++c) load_transpose(p, block + 128 + 32 * half + 16 * c, qh[c]);
+        for (int sub = 0; sub < 8; ++sub) {  // 16 values: quarter sub / 2, positions 16 * (sub % 2)..
+          const int quarter = sub / 2;
+          const __m512i* low_src = ql[2 * (quarter & 1) + sub % 2];
+          const __m512i* high_src = qh[sub % 2];
+          __m512i codes[4];
+          for (int g = 0; g < 4; ++g) {
+            const __m512i low = quarter < 2 ? _mm512_and_si512(low_src[g], low4)
+                                            : _mm512_and_si512(_mm512_srli_epi16(low_src[g], 4), low4);
+            __m512i high;
+            switch (quarter) {  // bring bits 2q..2q+1 of each qh byte to bits 4..5
+              case 0: high = _mm512_slli_epi16(high_src[g], 4); break;
+              case 1: high = _mm512_slli_epi16(high_src[g], 2); break;
+              case 2: high = high_src[g]; break;
+              default: high = _mm512_srli_epi16(high_src[g], 2); break;
+            }
+            codes[g] = _mm512_or_si512(low, _mm512_and_si512(high, high2));
           }
-          store_codes(codes, g, _mm512_or_si512(low, _mm512_and_si512(high, high2)));
+          const int j = 8 * half + sub;
+          const __m512i scale = _mm512_srai_epi32(_mm512_slli_epi32(sc[j / 4], 24 - 8 * (j % 4)), 24);
+          emit(j0 + 16 * s + j, codes, _mm512_mul_ps(d, _mm512_cvtepi32_ps(scale)), _mm512_setzero_ps());
         }
       }
     }
   }
+};
+
+// Packs sub-blocks [j0, j0 + n) into dst (kSubBytes each) for reuse by several token tiles.
+template <Kind K>
+void pack(const Panel& p, int64_t j0, int n, uint8_t* dst) {
+  using Tr = Traits<K>;
+  Unpack<K>::run(p, j0, n, [&](int64_t j, const __m512i* codes, __m512 w_scale, __m512 w_min) {
+    uint8_t* sub = dst + (j - j0) * Tr::kSubBytes;
+    for (int g = 0; g < Tr::kGroups; ++g) _mm512_store_si512(sub + 64 * g, codes[g]);
+    _mm512_store_ps(sub + Tr::kGroups * 64, w_scale);
+    if constexpr (Tr::kHasMin) _mm512_store_ps(sub + Tr::kGroups * 64 + 64, w_min);
+  });
 }
 
-static_assert(Traits<Kind::Q8_0>::kChunkSubs * Traits<Kind::Q8_0>::kSubBytes <= kChunkBytes);
-static_assert(Traits<Kind::Q4_K>::kChunkSubs * Traits<Kind::Q4_K>::kSubBytes <= kChunkBytes);
-static_assert(Traits<Kind::Q6_K>::kChunkSubs * Traits<Kind::Q6_K>::kSubBytes <= kChunkBytes);
-
-// ---- compute: packed sub-blocks x up to 16 tokens ------------------------------------------------
+// ---- compute: sub-blocks x up to 16 tokens -------------------------------------------------------
 
 struct TokenView {
-  const int8_t* act;        // token t0, at the first column of the packed range
-  const int32_t* bias;      // token t0, at the first sub-block of the packed range
+  const int8_t* act;        // token t0, column 0
+  const int32_t* bias;      // token t0, sub-block 0
   const float* scale;
   const float* min;
   int64_t act_stride;       // cols
@@ -253,37 +277,31 @@ inline int32_t load_i32(const int8_t* p) {
   return v;
 }
 
+// Adds sub-block j (codes of 16 rows) times T tokens into acc.
 template <Kind K, int T>
-__attribute__((always_inline)) inline void compute(const uint8_t* packed, int n, const TokenView& tv,
-                                                   __m512 acc[T]) {
+__attribute__((always_inline)) inline void compute_sub(int64_t j, const __m512i* codes, __m512 w_scale, __m512 w_min,
+                                                       const TokenView& tv, __m512 acc[T]) {
   using Tr = Traits<K>;
-  for (int j = 0; j < n; ++j) {
-    const uint8_t* sub = packed + j * Tr::kSubBytes;
-    __m512i w[Tr::kGroups];
-    for (int g = 0; g < Tr::kGroups; ++g) w[g] = _mm512_load_si512(sub + 64 * g);
-    const __m512 w_scale = _mm512_load_ps(sub + Tr::kGroups * 64);
-    for (int t = 0; t < T; ++t) {
-      const int8_t* a = tv.act + t * tv.act_stride + j * Tr::kSubValues;
-      const int64_t side = t * tv.side_stride + j;
-      __m512i isum = Tr::kHasBias ? _mm512_set1_epi32(tv.bias[side]) : _mm512_setzero_si512();
-      for (int g = 0; g < Tr::kGroups; ++g)
-        isum = _mm512_dpbusd_epi32(isum, w[g], _mm512_set1_epi32(load_i32(a + 4 * g)));
-      const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(tv.scale[side]));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[t]);
-      if constexpr (Tr::kHasMin) {
-        const __m512 w_min = _mm512_load_ps(sub + Tr::kGroups * 64 + 64);
-        acc[t] = _mm512_fmadd_ps(w_min, _mm512_set1_ps(tv.min[side]), acc[t]);
-      }
-    }
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) {
+    const int8_t* a = tv.act + t * tv.act_stride + j * Tr::kSubValues;
+    const int64_t side = t * tv.side_stride + j;
+    __m512i isum = Tr::kHasBias ? _mm512_set1_epi32(tv.bias[side]) : _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int g = 0; g < Tr::kGroups; ++g)
+      isum = _mm512_dpbusd_epi32(isum, codes[g], _mm512_set1_epi32(load_i32(a + 4 * g)));
+    const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(tv.scale[side]));
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[t]);
+    if constexpr (Tr::kHasMin) acc[t] = _mm512_fmadd_ps(w_min, _mm512_set1_ps(tv.min[side]), acc[t]);
   }
 }
 
-TokenView token_view(const QuantMatmulArgs& args, int64_t t0, int64_t j0, int sub_values) {
+TokenView token_view(const QuantMatmulArgs& args, int64_t t0) {
   TokenView tv;
-  tv.act = args.act_qs + t0 * args.cols + j0 * sub_values;
-  tv.bias = args.act_bias + t0 * args.n_sub + j0;
-  tv.scale = args.act_scale + t0 * args.n_sub + j0;
-  tv.min = args.act_min != nullptr ? args.act_min + t0 * args.n_sub + j0 : nullptr;
+  tv.act = args.act_qs + t0 * args.cols;
+  tv.bias = args.act_bias + t0 * args.n_sub;
+  tv.scale = args.act_scale + t0 * args.n_sub;
+  tv.min = args.act_min != nullptr ? args.act_min + t0 * args.n_sub : nullptr;
   tv.act_stride = args.cols;
   tv.side_stride = args.n_sub;
   return tv;
@@ -292,24 +310,52 @@ TokenView token_view(const QuantMatmulArgs& args, int64_t t0, int64_t j0, int su
 template <int T>
 void store_tile(const QuantMatmulArgs& args, int64_t row0, int valid, int64_t t0, const __m512 acc[T]) {
   const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t)
     _mm512_mask_storeu_ps(args.y + (t0 + t) * args.ldy + row0 - args.y_row0, mask, acc[t]);
 }
 
-// T tokens starting at t0 against one panel, either from a fully packed panel or packing as it goes.
+// Sixteen rows advance in step, each a separate stream; touching the data kPrefetchBytes ahead in
+// every row keeps enough lines in flight for one core to approach full memory bandwidth.
+constexpr int64_t kPrefetchBytes = 512;
+
+template <Kind K>
+inline void prefetch_ahead(const Panel& p, int64_t j0, int64_t row_bytes) {
+  using Tr = Traits<K>;
+  constexpr int64_t kRawBytes = K == Kind::Q8_0 ? 272 : K == Kind::Q4_0 ? 144 : K == Kind::Q4_K ? 144 : 210;
+  const int64_t begin = (j0 / Tr::kChunkSubs) * kRawBytes + kPrefetchBytes;
+  if (begin >= row_bytes) return;
+  for (int r = 0; r < kPanelRows; ++r) {
+    const char* row = reinterpret_cast<const char*>(p.base + p.offsets[r]);
+    for (int64_t b = begin; b < begin + kRawBytes && b < row_bytes; b += 64) _mm_prefetch(row + b, _MM_HINT_T0);
+  }
+}
+
+// T tokens starting at t0 against one panel: from the packed panel, or unpacking straight into the
+// dot products 256 columns at a time (one pass over the weights, no scratch).
 template <Kind K, int T>
 void panel_tile(const QuantMatmulArgs& args, const Panel& p, int64_t row0, int64_t t0, const uint8_t* packed) {
   using Tr = Traits<K>;
+  const TokenView tv = token_view(args, t0);
   __m512 acc[T];
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   if (packed != nullptr) {
-    compute<K, T>(packed, static_cast<int>(args.n_sub), token_view(args, t0, 0, Tr::kSubValues), acc);
+    for (int64_t j = 0; j < args.n_sub; ++j) {
+      const uint8_t* sub = packed + j * Tr::kSubBytes;
+      __m512i codes[Tr::kGroups];
+#pragma GCC unroll 8
+      for (int g = 0; g < Tr::kGroups; ++g) codes[g] = _mm512_load_si512(sub + 64 * g);
+      const __m512 w_min = Tr::kHasMin ? _mm512_load_ps(sub + Tr::kGroups * 64 + 64) : _mm512_setzero_ps();
+      compute_sub<K, T>(j, codes, _mm512_load_ps(sub + Tr::kGroups * 64), w_min, tv, acc);
+    }
   } else {
-    alignas(64) uint8_t chunk[kChunkBytes];
     for (int64_t j0 = 0; j0 < args.n_sub; j0 += Tr::kChunkSubs) {
       const int n = static_cast<int>(args.n_sub - j0 < Tr::kChunkSubs ? args.n_sub - j0 : Tr::kChunkSubs);
-      pack<K>(p, j0, n, chunk);
-      compute<K, T>(chunk, n, token_view(args, t0, j0, Tr::kSubValues), acc);
+      prefetch_ahead<K>(p, j0, args.row_bytes);
+      Unpack<K>::run(p, j0, n, [&](int64_t j, const __m512i* codes, __m512 w_scale, __m512 w_min) {
+        compute_sub<K, T>(j, codes, w_scale, w_min, tv, acc);
+      });
     }
   }
   store_tile<T>(args, row0, p.valid, t0, acc);
