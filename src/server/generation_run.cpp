@@ -64,6 +64,7 @@ void GenerationRun::handle_event(const TokenEvent& event, std::vector<ChoiceDelt
     if (!text.empty()) delta_for(event.index).text += text;
   }
   if (event.finish == FinishKind::None) return;
+  choice.ended_on_stop_token = event.finish == FinishKind::Stop;
   if (event.finish == FinishKind::Error && !error_)
     error_ = event.error.empty() ? std::string("generation failed") : event.error;
   const std::string reason = event.finish == FinishKind::Error ? "error" : finish_reason_name(event.finish);
@@ -87,7 +88,8 @@ UsageCounts GenerationRun::usage() const {
   UsageCounts u;
   u.prompt_tokens = prompt_tokens_;
   u.cached_tokens = handle_->usage().cached_prompt_tokens;
-  for (const Choice& c : choices_) u.completion_tokens += c.text.tokens();
+  // As the engine counts: every token generated up to a choice's end, its stop token included.
+  for (const Choice& c : choices_) u.completion_tokens += c.text.tokens() + (c.ended_on_stop_token ? 1 : 0);
   return u;
 }
 

@@ -55,6 +55,7 @@ class GenerationRun {
   struct Choice {
     ChoiceText text;
     std::string finish_reason;  // empty while running
+    bool ended_on_stop_token = false;  // the engine generated a stop token it does not send: it counts
   };
   void handle_event(const TokenEvent& event, std::vector<ChoiceDelta>& out);
   void end_choice(int32_t index, std::string reason, std::string tail, std::vector<ChoiceDelta>& out);

@@ -89,7 +89,8 @@ json chat_request_schema() {
 json usage_schema() {
   return object({{"prompt_tokens", field("integer", "Tokens in the prompt (BOS and template included).")},
                  {"completion_tokens", field("integer", "Tokens generated over all choices, up to each one's end "
-                                                        "(a stop string's tokens included).")},
+                                                        "(the tokens of a stop string and an end-of-sequence "
+                                                        "token included).")},
                  {"total_tokens", field("integer", "prompt_tokens + completion_tokens.")},
                  {"prompt_tokens_details",
                   object({{"cached_tokens", field("integer", "Prompt tokens served from the prefix cache.")}})}},
@@ -211,8 +212,9 @@ json histogram_schema() {
 }
 
 json metrics_json_schema() {
-  return object({{"requests_running", field("integer", "Requests in the running batch.")},
-                 {"requests_waiting", field("integer", "Requests queued.")},
+  return object({{"sequences_running", field("integer", "Sequences in the running batch (n per request with n "
+                                                        "choices).")},
+                 {"sequences_waiting", field("integer", "Sequences queued (preempted ones included).")},
                  {"kv_blocks_used", field("integer", "Blocks held.")},
                  {"kv_blocks_total", field("integer", "Blocks in the pool.")},
                  {"kv_usage_ratio", field("number", "Used over total, 0..1.")},

@@ -91,8 +91,9 @@ nlohmann::json histogram_json(const Histogram& h) {
 
 std::string metrics_prometheus_text(const EngineMetrics& m) {
   PrometheusWriter w;
-  w.gauge("helix_requests_running", "Requests whose sequences are in the running batch.", m.running);
-  w.gauge("helix_requests_waiting", "Requests queued for admission (preempted ones included).", m.waiting);
+  w.gauge("helix_sequences_running", "Sequences in the running batch (a request with n choices counts n).",
+          m.running);
+  w.gauge("helix_sequences_waiting", "Sequences queued for admission (preempted ones included).", m.waiting);
   w.gauge("helix_kv_blocks_used", "KV cache blocks held by sequences.", m.kv_blocks_used);
   w.gauge("helix_kv_blocks_total", "KV cache blocks in the pool.", m.kv_blocks_total);
   w.gauge("helix_kv_usage_ratio", "Used KV cache blocks over pool blocks (0..1).", m.kv_usage);
@@ -120,8 +121,8 @@ nlohmann::json metrics_json(const EngineMetrics& m) {
   nlohmann::json preemptions = nlohmann::json::object();
   for (const char* reason : kPreemptionReasons) preemptions[reason] = 0;
   for (const auto& [reason, count] : m.preemptions_by_reason) preemptions[reason] = count;
-  return {{"requests_running", m.running},
-          {"requests_waiting", m.waiting},
+  return {{"sequences_running", m.running},
+          {"sequences_waiting", m.waiting},
           {"kv_blocks_used", m.kv_blocks_used},
           {"kv_blocks_total", m.kv_blocks_total},
           {"kv_usage_ratio", m.kv_usage},

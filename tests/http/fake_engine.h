@@ -1,6 +1,7 @@
 // FakeEngine: a ServingEngine that generates from a script instead of a model, for the HTTP-layer tests. Each
 // request gets a thread that emits the script's tokens for every choice (one token per choice per tick,
-// `token_interval` apart), stopping at max_tokens (finish length) or at the script's end (finish stop); a
+// `token_interval` apart), stopping at max_tokens (finish length) or at the script's end (finish stop, as if a
+// stop token came: counted in usage, not sent); a
 // cancelled request ends its choices with Cancelled and frees its blocks at once. It keeps the counters,
 // block map and KV events the real engine would report, in a simplified way: a request holds
 // ceil(tokens / block_size) blocks while it runs.
@@ -345,6 +346,11 @@ class FakeEngine final : public ServingEngine {
           TokenEvent e;
           e.index = i;
           e.finish = s->script.fail ? FinishKind::Error : (at_length ? FinishKind::Length : FinishKind::Stop);
+          // As the real engine: the stop token that ends a choice is counted, not sent.
+          if (e.finish == FinishKind::Stop) {
+            std::lock_guard lock(s->mutex);
+            ++s->usage.completion_tokens;
+          }
           if (s->script.fail) e.error = "scripted failure";
           push(*s, std::move(e));
         }

@@ -157,8 +157,8 @@ TEST(MetricsRoute, PageParsesAndCountersMove) {
   EXPECT_EQ(res->get_header_value("Content-Type"), server::kPrometheusContentType);
   const Exposition before = parse_prometheus(res->body);
   const std::map<std::string, std::string> expected_types = {
-      {"helix_requests_running", "gauge"},
-      {"helix_requests_waiting", "gauge"},
+      {"helix_sequences_running", "gauge"},
+      {"helix_sequences_waiting", "gauge"},
       {"helix_kv_blocks_used", "gauge"},
       {"helix_kv_blocks_total", "gauge"},
       {"helix_kv_usage_ratio", "gauge"},
@@ -215,7 +215,7 @@ TEST(MetricsRoute, JsonOnRequest) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
   const json j = test::parse_json(res->body);
-  EXPECT_EQ(j["requests_running"], 0);
+  EXPECT_EQ(j["sequences_running"], 0);
   EXPECT_EQ(j["kv_blocks_total"], test::FakeEngine::kNumBlocks);
   EXPECT_EQ(j["generation_tokens_total"], 2);
   EXPECT_EQ(j["requests_total"]["finished"], 1);
