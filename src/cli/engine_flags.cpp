@@ -34,10 +34,6 @@ EngineOptions EngineFlags::engine_options() const {
   return o;
 }
 
-namespace {
-
-// Touches every page of the mapping so the weights are in memory before timing starts, drawing a bar on a
-// terminal for files over 64 MiB.
 void prefault(const ModelFile& file) {
   if (!file.keepalive) return;
   const uint8_t* data = file.keepalive->data();
@@ -55,8 +51,6 @@ void prefault(const ModelFile& file) {
   }
   if (bar) fmt::print(stderr, "\n");
 }
-
-}  // namespace
 
 std::unique_ptr<BatchGenerator> load_generator(const EngineFlags& flags) {
   const EngineOptions options = flags.engine_options();

@@ -26,6 +26,10 @@ struct EngineFlags {
   EngineOptions engine_options() const;  // exits with a one-line error on a bad --kv-dtype
 };
 
+// Touches every page of the model's mapping so the weights are in memory before serving or timing starts,
+// drawing a progress bar on a terminal for files over 64 MiB.
+void prefault(const ModelFile& file);
+
 // Loads the model (with a progress bar on a terminal when it is large) and builds the generator.
 std::unique_ptr<BatchGenerator> load_generator(const EngineFlags& flags);
 

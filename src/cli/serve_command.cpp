@@ -1,10 +1,14 @@
-// helix serve: the HTTP API, Swagger UI and web UI. Stops cleanly on SIGINT/SIGTERM: no new connections,
-// requests in flight finish, exit 0.
+// helix serve: the HTTP API, Swagger UI and web UI; with -m FILE also the model behind the OpenAI routes,
+// /metrics and /kv/*. Stops cleanly on SIGINT/SIGTERM: the engine stops first (every stream gets its last
+// chunk), then the server stops accepting connections, requests in flight finish, exit 0.
 #include <pthread.h>
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -13,6 +17,10 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/engine_flags.h"
+#include "engine/serving_engine.h"
+#include "model/tokenizer_for_model.h"
+#include "server/chat_prompt.h"
 #include "server/http_server.h"
 #include "server/routes.h"
 
@@ -20,16 +28,29 @@ namespace helix::cli {
 
 namespace {
 
+// How long a shutdown waits for streams to write their last chunk once the engine has stopped.
+constexpr std::chrono::seconds kStreamDrainTimeout{5};
+
+sigset_t stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  return signals;
+}
+
 // Signals are taken synchronously by one thread (sigwait) rather than in a handler, so stopping the
-// server can use ordinary locks and threads. Blocked before any server thread exists, so all inherit it.
+// server can use ordinary locks and threads. They must be blocked before any other thread exists (the
+// engine's, its thread pool's, the server's), so that all inherit the mask: serve() does it first.
+void block_stop_signals() {
+  const sigset_t signals = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
 class StopOnSignal {
  public:
-  explicit StopOnSignal(server::HttpServer& server) {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
-    thread_ = std::thread([this, &server] {
+  explicit StopOnSignal(std::function<void()> stop) : signals_(stop_signals()) {
+    thread_ = std::thread([this, stop = std::move(stop)] {
       for (bool stopping = false;;) {
         int sig = 0;
         sigwait(&signals_, &sig);
@@ -41,8 +62,8 @@ class StopOnSignal {
           std::_Exit(1);
         }
         spdlog::info("received {}: shutting down, finishing requests in flight", name);
-        server.stop();
         stopping = true;
+        stop();
       }
     });
   }
@@ -59,36 +80,107 @@ class StopOnSignal {
   std::thread thread_;
 };
 
+struct ServeOptions {
+  server::HttpServerOptions http;
+  EngineFlags engine;
+  std::string kv_cache = "paged";
+  int64_t max_step_tokens = 512;
+  bool no_prefix_caching = false;
+  std::string served_model_name;
+};
+
+// Loads the model and its tokenizer, builds the engine (which logs its capacity line) and the routes' options.
+std::unique_ptr<ServingEngine> load_engine(const ServeOptions& o, server::ServingRoutesOptions& routes) {
+  ServingOptions so;
+  so.engine = o.engine.engine_options();
+  if (o.kv_cache == "paged") {
+    so.kv_mode = KvCacheMode::Paged;
+  } else if (o.kv_cache == "contiguous") {
+    so.kv_mode = KvCacheMode::Contiguous;
+  } else {
+    fail(Error{fmt::format("kv_cache: '{}' is not paged or contiguous", o.kv_cache), "kv_cache"});
+  }
+  so.max_step_tokens = o.max_step_tokens;
+  so.enable_prefix_caching = !o.no_prefix_caching;
+  if (auto st = so.validate(); !st) fail(st.error());
+
+  ModelFile file = unwrap(open_model_file(o.engine.model_path));
+  Tokenizer tokenizer = unwrap(tokenizer_for_model(file, o.engine.tokenizer_path));
+  routes.chat = unwrap(server::chat_renderer_for_model(file, tokenizer));
+  routes.served_model_name = o.served_model_name.empty()
+                                 ? std::filesystem::path(o.engine.model_path).stem().string()
+                                 : o.served_model_name;
+  prefault(file);
+  auto model = unwrap(Transformer::from_file(std::move(file)));
+  auto engine = unwrap(ServingEngine::create(std::move(model), std::move(tokenizer), so));
+  spdlog::info("model {} served as '{}': {} kv cache, max_seq_len {}, prefix caching {}", o.engine.model_path,
+               routes.served_model_name, o.kv_cache, engine->max_seq_len(),
+               so.kv_mode == KvCacheMode::Paged && so.enable_prefix_caching ? "on" : "off");
+  return engine;
+}
+
+void serve(const ServeOptions& o) {
+  block_stop_signals();
+  server::ServingRoutesOptions routes;
+  std::unique_ptr<ServingEngine> engine;  // outlives the server, whose handlers hold it
+  if (!o.engine.model_path.empty()) engine = load_engine(o, routes);
+
+  server::HttpServer server(o.http);
+  server::add_foundation_routes(server, engine.get());
+  if (engine) server::add_serving_routes(server, *engine, routes);
+  if (auto bound = server.bind(); !bound) fail(bound.error());
+  if (engine) engine->start();
+
+  // The engine stops first so every open stream ends with its last chunk; then the server, which would
+  // otherwise cut streams still open.
+  auto stop = [&] {
+    if (engine) {
+      engine->stop();
+      if (!routes.generations->wait_idle(kStreamDrainTimeout))
+        spdlog::warn("{} responses still open after {} s: closing them", routes.generations->count(),
+                     kStreamDrainTimeout.count());
+    }
+    server.stop();
+  };
+  {
+    StopOnSignal stop_on_signal(stop);
+    // 0.0.0.0 is where it listens, not an address a browser should open.
+    const bool any_address = o.http.host == "0.0.0.0" || o.http.host == "::";
+    const std::string browse = any_address ? fmt::format("http://localhost:{}", server.port()) : server.url();
+    spdlog::info("helix {} listening on {} (web UI {}/, API docs {}/docs{})", HELIX_VERSION, server.url(), browse,
+                 browse, engine ? fmt::format(", OpenAI API {}/v1", browse) : "");
+    if (auto ran = server.run(); !ran) fail(ran.error());
+  }
+  if (engine) engine->stop();
+  spdlog::info("server stopped");
+}
+
 }  // namespace
 
 void add_serve_command(CLI::App& app) {
-  auto opts = std::make_shared<server::HttpServerOptions>();
-  CLI::App* cmd = app.add_subcommand("serve", "Serve the HTTP API (/compare/memory, /docs) and the web UI");
-  cmd->add_option("--host", opts->host, "Address to listen on")->capture_default_str();
-  cmd->add_option("--port", opts->port, "Port to listen on (0: any free port)")
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Serve the HTTP API (/compare/memory, /docs) and the web UI; with -m, a model behind the OpenAI API");
+  cmd->add_option("--host", o->http.host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", o->http.port, "Port to listen on (0: any free port)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  cmd->add_option("--cors-origin", opts->cors_origins,
+  cmd->add_option("--cors-origin", o->http.cors_origins,
                   "Origin whose pages may call the API (repeatable; '*' for any). "
                   "Default: http://localhost:5173 and http://127.0.0.1:5173 (the Vite dev server)");
-  cmd->add_option("--web-dir", opts->web_dir, "Built web UI served at /")->capture_default_str();
-  cmd->add_option("--swagger-dir", opts->swagger_dir, "swagger-ui-dist package served at /docs")
+  cmd->add_option("--web-dir", o->http.web_dir, "Built web UI served at /")->capture_default_str();
+  cmd->add_option("--swagger-dir", o->http.swagger_dir, "swagger-ui-dist package served at /docs")
       ->capture_default_str();
-  cmd->callback([opts] {
-    server::HttpServer server(*opts);
-    server::add_foundation_routes(server);
-    if (auto bound = server.bind(); !bound) fail(bound.error());
-    {
-      StopOnSignal stop_on_signal(server);
-      // 0.0.0.0 is where it listens, not an address a browser should open.
-      const bool any_address = opts->host == "0.0.0.0" || opts->host == "::";
-      const std::string browse = any_address ? fmt::format("http://localhost:{}", server.port()) : server.url();
-      spdlog::info("helix {} listening on {} (web UI {}/, API docs {}/docs)", HELIX_VERSION, server.url(), browse,
-                   browse);
-      if (auto ran = server.run(); !ran) fail(ran.error());
-    }
-    spdlog::info("server stopped");
-  });
+  o->engine.add_to(*cmd, /*model_required=*/false);
+  cmd->add_option("--kv-cache", o->kv_cache, "KV cache layout: paged or contiguous (the baseline)")
+      ->capture_default_str();
+  cmd->add_option("--max-step-tokens", o->max_step_tokens,
+                  "Tokens one forward step processes (prompt chunks and decode tokens)")
+      ->capture_default_str();
+  cmd->add_flag("--no-prefix-caching", o->no_prefix_caching, "Do not reuse the KV blocks of shared prompt prefixes");
+  cmd->add_option("--served-model-name", o->served_model_name,
+                  "Model name the OpenAI API reports (default: the model file's name without extension)");
+  cmd->callback([o] { serve(*o); });
 }
 
 }  // namespace helix::cli

@@ -1,8 +1,11 @@
-// GET /compare/memory: the contiguous vs paged KV-cache comparison for a model preset, from theory.
-// 400 when the request cannot be read (unparsable number, unknown or repeated parameter), 422 when it
-// can but asks for the impossible (zero, over the context, more blocks than the pool, unknown model).
+// GET /compare/memory: the contiguous vs paged KV-cache comparison for a model preset, from theory, or with
+// source=live for the running engine's sequences now (same fields).
+// 400 when the request cannot be read (unparsable number, unknown or repeated parameter, or a theory parameter
+// given with source=live), 422 when it can but asks for the impossible (zero, over the context, more blocks than
+// the pool, unknown model, live figures without a running model).
 #include <fmt/format.h>
 
+#include "engine/serving_engine.h"
 #include "kv/memory_math.h"
 #include "server/api_error.h"
 #include "server/memory_json.h"
@@ -15,7 +18,7 @@ namespace {
 
 constexpr const char* kLiveNeedsModel = "source: live figures need a running model (helix serve -m FILE)";
 
-void handle_compare_memory(const httplib::Request& req, httplib::Response& res) {
+void handle_compare_memory(const ServingEngine* engine, const httplib::Request& req, httplib::Response& res) {
   auto params = QueryParams::parse(query_of_target(req.target));
   if (!params) return send_error(res, kStatusBadRequest, params.error());
   if (auto ok = params->check({"model", "sequence_length", "max_seq_len", "block_size", "num_blocks", "batch_size",
@@ -37,9 +40,16 @@ void handle_compare_memory(const httplib::Request& req, httplib::Response& res) 
     *p.out = *value;
   }
 
-  // "live" is reserved for figures measured on a loaded model; the engine will answer it.
+  // "live" answers from the engine: its running sequences against a contiguous cache's reservation.
   const std::string source = params->get("source").value_or("theory");
-  if (source == "live") return send_error(res, kStatusUnprocessable, kLiveNeedsModel, "source");
+  if (source == "live") {
+    if (!engine) return send_error(res, kStatusUnprocessable, kLiveNeedsModel, "source");
+    for (const auto& [name, value] : params->pairs())
+      if (name != "source")
+        return send_error(res, kStatusBadRequest,
+                          fmt::format("{}: not used with source=live (the engine's own figures)", name), name);
+    return send_json(res, memory_comparison_json(engine->live_memory()));
+  }
   if (source != "theory")
     return send_error(res, kStatusBadRequest,
                       fmt::format("source: must be 'theory' or 'live', got {}", quote_for_message(source)), "source");
@@ -77,8 +87,10 @@ void handle_compare_memory(const httplib::Request& req, httplib::Response& res) 
 
 }  // namespace
 
-void add_compare_routes(HttpServer& server) {
-  server.add_route(HttpMethod::Get, "/compare/memory", handle_compare_memory);
+void add_compare_routes(HttpServer& server, const ServingEngine* engine) {
+  server.add_route(HttpMethod::Get, "/compare/memory", [engine](const httplib::Request& req, httplib::Response& res) {
+    handle_compare_memory(engine, req, res);
+  });
 }
 
 }  // namespace helix::server

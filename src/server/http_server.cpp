@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -106,11 +107,14 @@ void HttpServer::add_route(HttpMethod method, const std::string& pattern, Handle
 
 void HttpServer::install_hooks() {
   server_.set_payload_max_length(options_.max_body_bytes);
+  const size_t workers = std::max<size_t>(1, options_.worker_threads);
+  server_.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   // cpp-httplib sets SO_REUSEPORT by default, which lets a second server bind a port already in use and
   // silently share it; SO_REUSEADDR alone still allows a quick restart but reports a busy port.
-  server_.set_socket_options([](socket_t sock) {
+  server_.set_socket_options([this](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd_ = sock;  // the last socket offered is the one bound
   });
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return pre_route(req, res); });
@@ -222,6 +226,9 @@ Status HttpServer::bind() {
                       "port");
   }
   port_ = port;
+  // cpp-httplib 0.11 listens with a backlog of 5: a burst of clients overflows it and some connections fail.
+  // listen() again on a listening socket only resizes its queue.
+  if (listen_fd_ >= 0) ::listen(listen_fd_, SOMAXCONN);
   return {};
 }
 

@@ -37,6 +37,9 @@ struct HttpServerOptions {
   std::string web_dir = HELIX_WEB_DIST_DIR;
   std::string swagger_dir = HELIX_SWAGGER_DIR;
   size_t max_body_bytes = size_t{32} << 20;  // larger request bodies get 413
+  // Connections served at once: each open connection (a stream, a keep-alive client) holds a worker thread for
+  // its whole life, so this bounds concurrent streaming clients. cpp-httplib's default is max(8, cores - 1).
+  size_t worker_threads = 128;
 };
 
 class HttpServer {
@@ -95,6 +98,7 @@ class HttpServer {
   std::vector<Route> routes_;
   std::set<std::string> api_namespaces_;  // first path segments of API routes
   int port_ = 0;
+  int listen_fd_ = -1;
   bool page_routes_installed_ = false;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> entering_run_{false};

@@ -146,8 +146,9 @@ json compare_memory_operation() {
       {{"name", "source"},
        {"in", "query"},
        {"required", false},
-       {"description", "theory: computed from the model shape. live (reserved): figures measured on a running "
-                       "model; answers 422 until the server runs one (helix serve -m FILE)."},
+       {"description", "theory: computed from the model shape. live: the running engine's sequences now (paged = "
+                       "blocks they hold, traditional = max_seq_len reserved for each); the other parameters do "
+                       "not apply (400). Answers 422 when the server runs no model (helix serve without -m)."},
        {"schema", {{"type", "string"}, {"default", "theory"}, {"enum", {"theory", "live"}}}}},
   });
   return {
@@ -232,6 +233,8 @@ json openapi_document() {
                             {"content", error_content}}},
   };
 
+  add_serving_openapi(paths, schemas);
+
   return {
       {"openapi", "3.0.3"},
       {"info",
@@ -240,10 +243,14 @@ json openapi_document() {
         {"description",
          "Helix: an LLM inference server with a PagedAttention KV cache. Memory figures named *_mb are MiB "
          "(mb means MiB: 2^20 bytes). Errors use OpenAI's shape: {\"error\": {\"message\", \"type\", \"param\", "
-         "\"code\"}}; 400 means the request cannot be read, 422 that it asks for something invalid."}}},
+         "\"code\"}}; 400 means the request cannot be read, 422 that it asks for something invalid, except on the "
+         "OpenAI routes (/v1/*), which answer 400 for every invalid body as OpenAI does. The /v1, /metrics and "
+         "/kv routes exist when the server runs a model (helix serve -m FILE)."}}},
       {"tags",
        {{{"name", "memory"}, {"description", "KV-cache memory arithmetic"}},
         {{"name", "models"}, {"description", "Model shapes"}},
+        {{"name", "openai"}, {"description", "OpenAI-compatible generation (with a model loaded)"}},
+        {{"name", "engine"}, {"description", "The serving engine: metrics and the live KV cache"}},
         {{"name", "meta"}, {"description", "Health and documentation"}}}},
       {"paths", paths},
       {"components", {{"schemas", schemas}, {"responses", responses}}},

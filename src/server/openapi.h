@@ -8,4 +8,7 @@ namespace helix::server {
 
 nlohmann::json openapi_document();
 
+// The serving routes' paths and schemas (openapi_serving.cpp), added to the document's.
+void add_serving_openapi(nlohmann::json& paths, nlohmann::json& schemas);
+
 }  // namespace helix::server

@@ -17,14 +17,15 @@ namespace helix::test {
 
 class TestServer {
  public:
-  // `setup` may add routes before the server binds.
+  // `setup` may add routes before the server binds; `engine` answers /compare/memory?source=live.
   explicit TestServer(server::HttpServerOptions options = {},
-                      const std::function<void(server::HttpServer&)>& setup = nullptr) {
+                      const std::function<void(server::HttpServer&)>& setup = nullptr,
+                      const ServingEngine* engine = nullptr) {
     spdlog::set_level(spdlog::level::warn);  // one line per request would drown the test output
     options.host = "127.0.0.1";
     options.port = 0;
     server_ = std::make_unique<server::HttpServer>(std::move(options));
-    server::add_foundation_routes(*server_);
+    server::add_foundation_routes(*server_, engine);
     if (setup) setup(*server_);
     auto bound = server_->bind();
     if (!bound) ADD_FAILURE() << bound.error().message;
