@@ -12,5 +12,7 @@ void add_bench_serve_command(CLI::App& app);
 void add_gen_model_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
+void add_bench_spec_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 
 }  // namespace helix::cli

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   helix::cli::add_gen_model_command(app);
   helix::cli::add_inspect_command(app);
   helix::cli::add_serve_command(app);
+  helix::cli::add_bench_spec_command(app);
+  helix::cli::add_quantize_command(app);
 
   try {
     app.parse(argc, argv);

@@ -36,19 +36,28 @@ uint8_t* thread_scratch(int64_t bytes) {
   return buffer.data;
 }
 
-// Splits `rows` into contiguous chunks (multiples of `align`) so each thread streams long runs of
-// memory, with enough chunks (about 8 per thread) to even out threads that get descheduled.
-struct RowChunks {
-  int64_t chunk_rows;
-  int64_t n_chunks;
+// Splits [begin, end) into contiguous row ranges, multiples of `align`, claimed by threads in order.
+// Guided sizes: the first ranges are large (a quarter of the rows each with 2 threads), so each
+// thread streams long runs and its prefetches rarely start cold at a range boundary; they then halve
+// down to a minimum, so a thread that was descheduled delays the call by one small range at most.
+struct RowRanges {
+  std::vector<int64_t> starts;  // range i is [starts[i], starts[i + 1])
+  int64_t count() const { return static_cast<int64_t>(starts.size()) - 1; }
 };
 
-RowChunks split_rows(int64_t rows, int64_t align, int n_threads) {
-  const int64_t units = (rows + align - 1) / align;
-  const int64_t wanted = n_threads == 1 ? 1 : int64_t{8} * n_threads;
-  const int64_t units_per_chunk = std::max<int64_t>(1, (units + wanted - 1) / wanted);
-  const int64_t chunk_rows = units_per_chunk * align;
-  return {chunk_rows, (rows + chunk_rows - 1) / chunk_rows};
+void split_rows(int64_t begin, int64_t end, int64_t align, int n_threads, RowRanges* out) {
+  constexpr int64_t kMinRanges = 4;  // per thread, to even out descheduled threads
+  out->starts.clear();
+  out->starts.push_back(begin);
+  const int64_t units = (end - begin + align - 1) / align;
+  const int64_t min_units = std::max<int64_t>(1, units / (int64_t{8} * kMinRanges * n_threads));
+  int64_t done = 0;
+  while (done < units) {
+    const int64_t left = units - done;
+    const int64_t take = n_threads == 1 ? left : std::min(left, std::max(min_units, left / (2 * n_threads)));
+    done += take;
+    out->starts.push_back(std::min(end, begin + done * align));
+  }
 }
 
 // The activation side of each sub-block's integer sum, per token (see QuantMatmulArgs).
@@ -110,12 +119,22 @@ void quant_matmul(const Kernels& kernels, const WeightMatrix& w, int64_t row_beg
   args.y = y;
   args.ldy = ldy;
   args.y_row0 = row_begin;
+  const int64_t image_bytes = kernels.act_image_bytes(w.dtype, w.cols, a.n_tokens);
+  if (image_bytes > 0) {
+    thread_local std::vector<uint8_t> image;
+    image.resize(static_cast<size_t>(image_bytes * a.n_tokens));
+    kernels.build_act_image(w.dtype, a.qs.data(), w.cols, a.n_tokens, image.data());
+    args.act_image = image.data();
+    args.image_stride = image_bytes;
+  }
   const int64_t scratch_bytes = kernels.quant_scratch_bytes(w.dtype, w.cols, a.n_tokens);
-  const RowChunks chunks = split_rows(row_end - row_begin, kernels.quant_row_align, pool.size());
-  pool.parallel_for(chunks.n_chunks, [&](int64_t task, int) {
-    const int64_t r0 = row_begin + task * chunks.chunk_rows;
-    const int64_t r1 = std::min(row_end, r0 + chunks.chunk_rows);
-    kernels.quant_matmul(args, r0, r1, scratch_bytes > 0 ? thread_scratch(scratch_bytes) : nullptr);
+  // A lambda names a thread_local directly (it is not captured), so workers must get a reference.
+  thread_local RowRanges caller_ranges;
+  RowRanges& ranges = caller_ranges;
+  split_rows(row_begin, row_end, kernels.quant_row_align, pool.size(), &ranges);
+  pool.parallel_for(ranges.count(), [&](int64_t task, int) {
+    kernels.quant_matmul(args, ranges.starts[task], ranges.starts[task + 1],
+                         scratch_bytes > 0 ? thread_scratch(scratch_bytes) : nullptr);
   });
 }
 
@@ -131,11 +150,11 @@ void float_matmul(const Kernels& kernels, const WeightMatrix& w, int64_t row_beg
   args.y = y;
   args.ldy = ldy;
   args.y_row0 = row_begin;
-  const RowChunks chunks = split_rows(row_end - row_begin, kernels.float_row_align, pool.size());
-  pool.parallel_for(chunks.n_chunks, [&](int64_t task, int) {
-    const int64_t r0 = row_begin + task * chunks.chunk_rows;
-    const int64_t r1 = std::min(row_end, r0 + chunks.chunk_rows);
-    kernels.float_matmul(args, r0, r1);
+  thread_local RowRanges caller_ranges;
+  RowRanges& ranges = caller_ranges;
+  split_rows(row_begin, row_end, kernels.float_row_align, pool.size(), &ranges);
+  pool.parallel_for(ranges.count(), [&](int64_t task, int) {
+    kernels.float_matmul(args, ranges.starts[task], ranges.starts[task + 1]);
   });
 }
 

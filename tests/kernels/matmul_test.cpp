@@ -121,6 +121,9 @@ TEST(Matmul, Q8_0AndQ4_0AllIsas) {
     check_shape(dtype, 16, 32, {1, 2, 16, 17}, 1);
     check_shape(dtype, 5, 64, {1, 3, 20}, 3);
     check_shape(dtype, 50, 288, {1, 16, 18}, 3);  // 288 = 256 + 32: a partial packing chunk
+    // Whole 256-column chunks with few tokens (the AVX-512 decode path), plus a partial chunk.
+    check_shape(dtype, 37, 512, {1, 2, 3, 4, 5}, 2);
+    check_shape(dtype, 19, 832, {1, 3}, 1);
   }
 }
 

@@ -7,7 +7,8 @@ namespace {
 
 #define HELIX_KERNEL_TABLE(ns, isa_value)                                                         \
   Kernels{isa_value,           ns::kQ8_0CodeOffset,  ns::kQuantRowAlign,   ns::kFloatRowAlign,    \
-          ns::quant_scratch_bytes, ns::quantize_activation_row, ns::quant_matmul, ns::float_matmul, \
+          ns::quant_scratch_bytes, ns::act_image_bytes, ns::build_act_image,                       \
+          ns::quantize_activation_row, ns::quant_matmul, ns::float_matmul,                         \
           ns::rmsnorm,         ns::softmax,          ns::swiglu,           ns::argmax,            \
           ns::stream_read}
 

@@ -36,6 +36,9 @@ struct QuantMatmulArgs {
   const int32_t* act_bias = nullptr;   // -code_offset * sum of the sub-block's activation codes
   const float* act_scale = nullptr;    // scale of the activation block holding the sub-block
   const float* act_min = nullptr;      // q4_k: act_scale * sum of the sub-block's codes
+  // Optional, ISA-specific re-layout of act_qs (Kernels::build_act_image), image_stride bytes per token.
+  const uint8_t* act_image = nullptr;
+  int64_t image_stride = 0;
   float* y = nullptr;                  // output of token t, row r at y[t * ldy + r - y_row0]
   int64_t ldy = 0;
   int64_t y_row0 = 0;
@@ -62,6 +65,9 @@ struct Kernels {
   int64_t float_row_align;
   // Scratch bytes quant_matmul needs per thread for this matrix shape.
   int64_t (*quant_scratch_bytes)(DType dtype, int64_t cols, int64_t n_tokens);
+  // Bytes per token of the activation image quant_matmul wants for this call (0: none), and its builder.
+  int64_t (*act_image_bytes)(DType dtype, int64_t cols, int64_t n_tokens);
+  void (*build_act_image)(DType dtype, const int8_t* qs, int64_t cols, int64_t n_tokens, uint8_t* image);
   void (*quantize_activation_row)(const float* x, int64_t cols, int8_t* qs, float* scales,
                                   int32_t* sums16);
   void (*quant_matmul)(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end,
@@ -84,6 +90,8 @@ const Kernels& active_kernels();
   extern const int64_t kQuantRowAlign;                                                              \
   extern const int64_t kFloatRowAlign;                                                              \
   int64_t quant_scratch_bytes(DType dtype, int64_t cols, int64_t n_tokens);                         \
+  int64_t act_image_bytes(DType dtype, int64_t cols, int64_t n_tokens);                             \
+  void build_act_image(DType dtype, const int8_t* qs, int64_t cols, int64_t n_tokens, uint8_t* image); \
   void quantize_activation_row(const float* x, int64_t cols, int8_t* qs, float* scales,             \
                                int32_t* sums16);                                                    \
   void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch); \

@@ -358,6 +358,8 @@ void quant_tile_tokens(int tokens, const QuantMatmulArgs& args, const Rows& rows
 }  // namespace
 
 int64_t quant_scratch_bytes(DType, int64_t, int64_t) { return 0; }
+int64_t act_image_bytes(DType, int64_t, int64_t) { return 0; }
+void build_act_image(DType, const int8_t*, int64_t, int64_t, uint8_t*) {}
 
 void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t*) {
   for (int64_t row0 = row_begin; row0 < row_end; row0 += kRows) {

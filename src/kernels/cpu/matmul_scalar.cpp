@@ -102,6 +102,8 @@ float quant_dot(const QuantMatmulArgs& args, const uint8_t* row, const int8_t* a
 }  // namespace
 
 int64_t quant_scratch_bytes(DType, int64_t, int64_t) { return 0; }
+int64_t act_image_bytes(DType, int64_t, int64_t) { return 0; }
+void build_act_image(DType, const int8_t*, int64_t, int64_t, uint8_t*) {}
 
 void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t*) {
   for (int64_t r = row_begin; r < row_end; ++r) {

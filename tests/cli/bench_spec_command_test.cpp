@@ -1,0 +1,79 @@
+// Runs the real `helix quantize` and `helix bench-spec` binaries on stories260K.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace helix {
+namespace {
+
+struct CommandRun {
+  int exit_code = -1;
+  std::string out;  // stdout, or stdout + stderr with merge_stderr
+};
+
+CommandRun run_helix(const std::string& args, bool merge_stderr = false) {
+  const std::string cmd = std::string(HELIX_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  CommandRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string model(const char* name) { return test::shared_path(std::string("models/stories260K/") + name); }
+
+TEST(BenchSpecCommand, QuantizedDraftGivesTheSameGreedyOutput) {
+  test::TempDir dir;
+  const std::string draft = dir.file("q8.gguf");
+  const CommandRun q = run_helix("quantize -m " + model("stories260K.bin") + " --type q8_0 -o " + draft, true);
+  ASSERT_EQ(q.exit_code, 0) << q.out;
+  const CommandRun r =
+      run_helix("bench-spec -m " + model("stories260K.gguf") + " --draft-model " + draft + " -n 40 -t 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["greedy_identical"], true);
+  EXPECT_EQ(j["proposer"], "draft-model");
+  EXPECT_EQ(j["plain"]["target_forwards"], 40);  // one per generated token
+  EXPECT_LT(j["speculative"]["target_forwards"].get<int>(), 40);
+  EXPECT_EQ(j["timeline"].get<std::string>().size(), 40u);
+  EXPECT_EQ(j["target_forwards_saved"].get<int>(), 40 - j["speculative"]["target_forwards"].get<int>());
+}
+
+TEST(BenchSpecCommand, NgramTextOutput) {
+  const CommandRun r =
+      run_helix("bench-spec -m " + model("stories260K.bin") + " --spec ngram --prompt 'Once upon a time' -n 30 -t 1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("proposer: prompt lookup"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("greedy outputs identical: yes (1 x 30 tokens)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("speedup:"), std::string::npos) << r.out;
+}
+
+TEST(BenchSpecCommand, RefusesADraftWithAnotherVocabulary) {
+  test::TempDir dir;
+  const std::string other = dir.file("random.gguf");
+  ASSERT_EQ(run_helix("gen-model --preset stories260k --type f32 -o " + other).exit_code, 0);
+  const CommandRun r = run_helix("bench-spec -m " + model("stories260K.gguf") + " --draft-model " + other + " -n 4", true);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out.rfind("helix: error: --draft-model: vocabulary mismatch between the target ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find(other), std::string::npos) << r.out;
+}
+
+TEST(BenchSpecCommand, NeedsAProposer) {
+  const CommandRun r = run_helix("bench-spec -m " + model("stories260K.gguf") + " -n 4", true);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("--spec: pass --draft-model FILE or --spec ngram"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace helix
