@@ -66,8 +66,8 @@ std::unique_ptr<ServingEngine> make_engine(const std::string& path, int64_t num_
 // The engine behind a test server with every route.
 class RealServing {
  public:
-  explicit RealServing(std::unique_ptr<ServingEngine> engine) : engine_(std::move(engine)) {
-    options_.chat = server::plain_chat_renderer();
+  RealServing(std::unique_ptr<ServingEngine> engine, server::ChatRenderer chat) : engine_(std::move(engine)) {
+    options_.chat = std::move(chat);
     options_.served_model_name = "stories260K";
     options_.poll_interval = 10ms;
     server_ = std::make_unique<test::TestServer>(
@@ -87,8 +87,19 @@ class RealServing {
   std::unique_ptr<test::TestServer> server_;
 };
 
+// The model's own chat renderer (stories260K has no template: the plain fallback).
+server::ChatRenderer renderer_for(const std::string& path) {
+  auto file = open_model_file(path);
+  EXPECT_TRUE(file) << file.error().message;
+  auto chat = server::chat_renderer_for_model(*file);
+  EXPECT_TRUE(chat) << chat.error().message;
+  return *chat;
+}
+
+std::string stories_path() { return test::shared_path("models/stories260K/stories260K.gguf"); }
+
 RealServing& stories() {
-  static RealServing serving(make_engine(test::shared_path("models/stories260K/stories260K.gguf"), 256));
+  static RealServing serving(make_engine(stories_path(), 256), renderer_for(stories_path()));
   return serving;
 }
 
@@ -186,7 +197,8 @@ TEST(ServingEngineHttp, ChatCompletion) {
                        {"temperature", 0}});
   EXPECT_EQ(r["object"], "chat.completion");
   EXPECT_EQ(r["choices"][0]["message"]["role"], "assistant");
-  // The same prompt through /v1/completions (the plain rendering, BOS first) gives the same text.
+  // stories260K has no chat template: the plain fallback. The same prompt through /v1/completions (BOS first)
+  // gives the same text.
   const std::string rendered = "user: Tell me a story\nassistant:";
   const auto ids = stories().engine().tokenizer().encode(rendered, true, true);
   const json c = post(client, "/v1/completions", {{"prompt", ids}, {"max_tokens", 20}, {"temperature", 0}});
@@ -196,7 +208,7 @@ TEST(ServingEngineHttp, ChatCompletion) {
 
 TEST(ServingEngineHttp, KvEventsFollowARequest) {
   // A fresh engine: no cached prefix blocks from other tests.
-  RealServing s(make_engine(test::shared_path("models/stories260K/stories260K.gguf"), 64));
+  RealServing s(make_engine(stories_path(), 64), renderer_for(stories_path()));
   test::EventReader reader(s.client());
   ASSERT_TRUE(reader.wait_for(": connected\n\n", 2s));
   auto client = s.client();
@@ -294,7 +306,8 @@ int64_t used_blocks(httplib::Client& client) {
 
 TEST(ServingEngineHttp, DisconnectFreesTheBlocksAtOnce) {
   test::TempDir dir;
-  RealServing s(make_engine(slow_model(dir), 64));
+  const std::string slow = slow_model(dir);
+  RealServing s(make_engine(slow, 64), renderer_for(slow));
   auto client = s.client();
   EXPECT_EQ(used_blocks(client), 0);
 
