@@ -106,7 +106,7 @@ std::unique_ptr<ServingEngine> load_engine(const ServeOptions& o, server::Servin
 
   ModelFile file = unwrap(open_model_file(o.engine.model_path));
   Tokenizer tokenizer = unwrap(tokenizer_for_model(file, o.engine.tokenizer_path));
-  routes.chat = unwrap(server::chat_renderer_for_model(file, tokenizer));
+  routes.chat = unwrap(server::chat_renderer_for_model(file));
   routes.served_model_name = o.served_model_name.empty()
                                  ? std::filesystem::path(o.engine.model_path).stem().string()
                                  : o.served_model_name;

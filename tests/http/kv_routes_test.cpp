@@ -59,55 +59,9 @@ TEST(KvRoutes, BlocksShowARunningRequest) {
   EXPECT_EQ(j["free_queue"].size(), j["free_blocks"].get<size_t>());
 }
 
-// Reads /kv/events on its own connection, collecting data lines and comments until told to stop.
-class EventReader {
- public:
-  explicit EventReader(test::FakeServing& s) : client_(s.client()) {
-    client_.set_read_timeout(10);
-    thread_ = std::thread([this] {
-      client_.Get("/kv/events", [this](const char* data, size_t len) {
-        std::lock_guard lock(mutex_);
-        raw_.append(data, len);
-        return !stop_;
-      });
-    });
-  }
-  ~EventReader() { close(); }
-  void close() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    if (thread_.joinable()) {
-      client_.stop();
-      thread_.join();
-    }
-  }
-  std::string raw() {
-    std::lock_guard lock(mutex_);
-    return raw_;
-  }
-  // Waits until the raw stream contains `text`.
-  bool wait_for(const std::string& text, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (raw().find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(2ms);
-    }
-    return false;
-  }
-
- private:
-  httplib::Client client_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::string raw_;
-  bool stop_ = false;
-};
-
 TEST(KvRoutes, EventsStreamAllocationsAndFrees) {
   test::FakeServing s(slow_script());
-  EventReader reader(s);
+  test::EventReader reader(s.client());
   ASSERT_TRUE(reader.wait_for(": connected\n\n", 2s));
   EXPECT_EQ(s.engine().subscriber_count(), 1u);
   const auto t0 = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -150,7 +104,7 @@ TEST(KvRoutes, IdleEventStreamSendsKeepAlives) {
   auto options = test::FakeServing::default_options();
   options.kv_events_keepalive = 50ms;
   test::FakeServing s(slow_script(), options);
-  EventReader reader(s);
+  test::EventReader reader(s.client());
   ASSERT_TRUE(reader.wait_for(": keep-alive\n\n: keep-alive\n\n", 3s)) << reader.raw();
   reader.close();
   const test::SseBody sse = test::parse_sse(reader.raw());

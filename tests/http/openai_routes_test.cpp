@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "server/chat_prompt.h"
 #include "serving_test_util.h"
 
 namespace helix {
@@ -513,7 +514,12 @@ TEST(OpenAiRoutes, SixtyFourConcurrentStreams) {
   // No request produces a token before all 64 are in the engine: every stream is open at once.
   FakeScript script = story_script(std::chrono::milliseconds(2));
   script.wait_for_running = kClients;
-  FakeServing s(script);
+  // A real template (zephyr's Jinja), rendered by many handler threads at once.
+  server::ServingRoutesOptions options = FakeServing::default_options();
+  auto zephyr = chat_template_by_name("zephyr");
+  ASSERT_TRUE(zephyr);
+  options.chat = server::chat_renderer(std::move(*zephyr));
+  FakeServing s(script, options);
   std::vector<std::thread> threads;
   std::vector<std::string> texts(kClients);
   std::vector<int> finishes(kClients, 0);

@@ -4,6 +4,7 @@
 // disconnect in the middle of it).
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <memory>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "http_test_util.h"
 #include "model/model_generator.h"
 #include "model/tokenizer_for_model.h"
+#include "prometheus_parser.h"
 #include "server/chat_prompt.h"
 #include "server/routes.h"
 #include "serving_test_util.h"
@@ -64,8 +66,8 @@ std::unique_ptr<ServingEngine> make_engine(const std::string& path, int64_t num_
 // The engine behind a test server with every route.
 class RealServing {
  public:
-  explicit RealServing(std::unique_ptr<ServingEngine> engine) : engine_(std::move(engine)) {
-    options_.chat = server::plain_chat_renderer();
+  RealServing(std::unique_ptr<ServingEngine> engine, server::ChatRenderer chat) : engine_(std::move(engine)) {
+    options_.chat = std::move(chat);
     options_.served_model_name = "stories260K";
     options_.poll_interval = 10ms;
     server_ = std::make_unique<test::TestServer>(
@@ -85,8 +87,19 @@ class RealServing {
   std::unique_ptr<test::TestServer> server_;
 };
 
+// The model's own chat renderer (stories260K has no template: the plain fallback).
+server::ChatRenderer renderer_for(const std::string& path) {
+  auto file = open_model_file(path);
+  EXPECT_TRUE(file) << file.error().message;
+  auto chat = server::chat_renderer_for_model(*file);
+  EXPECT_TRUE(chat) << chat.error().message;
+  return *chat;
+}
+
+std::string stories_path() { return test::shared_path("models/stories260K/stories260K.gguf"); }
+
 RealServing& stories() {
-  static RealServing serving(make_engine(test::shared_path("models/stories260K/stories260K.gguf"), 256));
+  static RealServing serving(make_engine(stories_path(), 256), renderer_for(stories_path()));
   return serving;
 }
 
@@ -184,12 +197,84 @@ TEST(ServingEngineHttp, ChatCompletion) {
                        {"temperature", 0}});
   EXPECT_EQ(r["object"], "chat.completion");
   EXPECT_EQ(r["choices"][0]["message"]["role"], "assistant");
-  // The same prompt through /v1/completions (the plain rendering, BOS first) gives the same text.
+  // stories260K has no chat template: the plain fallback. The same prompt through /v1/completions (BOS first)
+  // gives the same text.
   const std::string rendered = "user: Tell me a story\nassistant:";
   const auto ids = stories().engine().tokenizer().encode(rendered, true, true);
   const json c = post(client, "/v1/completions", {{"prompt", ids}, {"max_tokens", 20}, {"temperature", 0}});
   EXPECT_EQ(r["choices"][0]["message"]["content"], c["choices"][0]["text"]);
   EXPECT_EQ(r["usage"]["prompt_tokens"], ids.size());
+}
+
+TEST(ServingEngineHttp, KvEventsFollowARequest) {
+  // A fresh engine: no cached prefix blocks from other tests.
+  RealServing s(make_engine(stories_path(), 64), renderer_for(stories_path()));
+  test::EventReader reader(s.client());
+  ASSERT_TRUE(reader.wait_for(": connected\n\n", 2s));
+  auto client = s.client();
+  // 1 + 40 prompt tokens + 10 generated: 51 tokens in 4 blocks of 16.
+  std::vector<int32_t> prompt = {s.engine().tokenizer().bos_id()};
+  prompt.insert(prompt.end(), golden().ids.begin(), golden().ids.begin() + 40);
+  const json r = post(client, "/v1/completions", {{"prompt", prompt}, {"max_tokens", 10}, {"temperature", 0}});
+  EXPECT_EQ(r["usage"]["completion_tokens"], 10);
+  ASSERT_TRUE(reader.wait_for("\"type\":\"free\"", 2s)) << reader.raw();
+  reader.close();
+
+  std::set<int> allocated, freed;
+  int64_t seq = -1;
+  uint64_t index = 0;
+  for (const std::string& d : test::parse_sse(reader.raw()).data) {
+    const json e = test::parse_json(d);
+    EXPECT_EQ(e["index"], index++);
+    EXPECT_TRUE(e["timestamp"].is_number_integer());
+    if (e["type"] == "allocate" || e["type"] == "free") {
+      if (seq < 0) seq = e["seq"];
+      EXPECT_EQ(e["seq"], seq);
+      for (int b : e["blocks"]) (e["type"] == "allocate" ? allocated : freed).insert(b);
+    }
+  }
+  EXPECT_EQ(allocated.size(), 4u);  // ceil(51 / 16)
+  EXPECT_EQ(freed, allocated);
+
+  // After it: nothing held, and the full prompt blocks stay findable (cached) in the free queue.
+  auto res = client.Get("/kv/blocks");
+  ASSERT_TRUE(res);
+  const json blocks = test::parse_json(res->body);
+  EXPECT_EQ(blocks["used_blocks"], 0);
+  EXPECT_EQ(blocks["num_blocks"], 64);
+  EXPECT_EQ(blocks["free_blocks"], 64);
+  EXPECT_GE(blocks["cached_blocks"], 2);  // the prompt's 41 tokens fill 2 blocks
+  EXPECT_EQ(blocks["blocks"].size(), 64u);
+  EXPECT_TRUE(blocks["sequences"].empty());
+}
+
+TEST(ServingEngineHttp, LiveMemoryAndMetrics) {
+  auto client = stories().client();
+  post(client, "/v1/completions", {{"prompt", "Once"}, {"max_tokens", 5}});
+  auto res = client.Get("/compare/memory?source=live");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  const json live = test::parse_json(res->body);
+  EXPECT_EQ(live["block_size"], 16);
+  EXPECT_EQ(live["num_blocks"], 256);
+  EXPECT_EQ(live["max_seq_len"], 512);
+  for (const char* f : {"traditional_memory_mb", "paged_memory_mb", "memory_saved_mb", "memory_saved_percent",
+                        "blocks_used", "blocks_free", "utilization_percent", "sequence_length"})
+    EXPECT_TRUE(live.contains(f)) << f;
+
+  res = client.Get("/metrics");
+  ASSERT_TRUE(res);
+  const test::Exposition m = test::parse_prometheus(res->body);
+  EXPECT_EQ(m.at("helix_kv_blocks_total"), 256);
+  EXPECT_GE(m.at("helix_requests_total{outcome=\"finished\"}"), 1);
+  EXPECT_GE(m.at("helix_generation_tokens_total"), 5);
+  EXPECT_GE(m.at("helix_prompt_tokens_total"), 2);
+  for (const char* h : {"helix_time_to_first_token_seconds", "helix_request_latency_seconds"}) {
+    const std::string name = h;
+    EXPECT_GE(m.at(name + "_count"), 1) << name;
+    EXPECT_EQ(m.at(name + "_bucket{le=\"+Inf\"}"), m.at(name + "_count")) << name;
+    EXPECT_GT(m.at(name + "_sum"), 0) << name;
+  }
 }
 
 // A random model big enough that 400 tokens take seconds: a disconnect lands in the middle of generation.
@@ -221,7 +306,8 @@ int64_t used_blocks(httplib::Client& client) {
 
 TEST(ServingEngineHttp, DisconnectFreesTheBlocksAtOnce) {
   test::TempDir dir;
-  RealServing s(make_engine(slow_model(dir), 64));
+  const std::string slow = slow_model(dir);
+  RealServing s(make_engine(slow, 64), renderer_for(slow));
   auto client = s.client();
   EXPECT_EQ(used_blocks(client), 0);
 

@@ -1,8 +1,11 @@
 // The serving routes (/v1, /metrics, /kv) over a FakeEngine on a loopback port, and helpers to read SSE bodies.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -98,5 +101,51 @@ inline std::vector<nlohmann::json> openai_stream_events(const std::string& body)
   }
   return out;
 }
+
+// Reads /kv/events on its own connection, collecting data lines and comments until told to stop.
+class EventReader {
+ public:
+  explicit EventReader(httplib::Client client) : client_(std::move(client)) {
+    client_.set_read_timeout(10);
+    thread_ = std::thread([this] {
+      client_.Get("/kv/events", [this](const char* data, size_t len) {
+        std::lock_guard lock(mutex_);
+        raw_.append(data, len);
+        return !stop_;
+      });
+    });
+  }
+  ~EventReader() { close(); }
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    if (thread_.joinable()) {
+      client_.stop();
+      thread_.join();
+    }
+  }
+  std::string raw() {
+    std::lock_guard lock(mutex_);
+    return raw_;
+  }
+  // Waits until the raw stream contains `text`.
+  bool wait_for(const std::string& text, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (raw().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return false;
+  }
+
+ private:
+  httplib::Client client_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::string raw_;
+  bool stop_ = false;
+};
 
 }  // namespace helix::test
