@@ -93,7 +93,9 @@ Result<Value> namespace_fn(Interpreter& in, CallArgs& args) {
   auto entries = dict_entries("namespace", args);
   if (!entries) return Unexpected{entries.error()};
   HELIX_TRY(in.check_list(entries->size()));
-  return Value::make_namespace(std::move(*entries));
+  Value ns = Value::make_namespace(std::move(*entries));
+  in.adopt_namespace(ns);
+  return ns;
 }
 
 Result<Value> dict_fn(Interpreter& in, CallArgs& args) {

@@ -25,6 +25,8 @@ Result<std::string> Interpreter::render(const Body& body, const Context& context
   out_ = nullptr;
   context_ = nullptr;
   frames_.clear();
+  for (const Value& ns : namespaces_) ns.namespace_data().entries.clear();
+  namespaces_.clear();
   if (!flow) {
     Error error = flow.error();
     if (error.param == kLocatedParam) error.param.clear();

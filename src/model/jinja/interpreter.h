@@ -46,6 +46,9 @@ class Interpreter {
   // A list of `items` may be built; charged per slot.
   Status check_list(size_t items);
   Status step(int64_t count = 1);
+  // Namespaces are the only mutable values, so the only way to build a reference cycle
+  // (`ns.self = ns`); they never outlive the render, which empties them at the end to break cycles.
+  void adopt_namespace(const Value& ns) { namespaces_.push_back(ns); }
   Result<Value> call(const Value& callee, CallArgs& args);
   Result<Value> apply_filter(std::string_view name, const Value& value, CallArgs& args);
   Result<bool> apply_test(std::string_view name, const Value& value, CallArgs& args);
@@ -93,6 +96,7 @@ class Interpreter {
   size_t work_bytes_ = 0;
   int64_t steps_ = 0;
   int call_depth_ = 0;
+  std::vector<Value> namespaces_;
   int eval_depth_ = 0;
 };
 
