@@ -438,6 +438,13 @@ TEST(OpenAiRoutes, EngineRefusalIsABadRequest) {
   EXPECT_EQ(s.engine().metrics().requests_rejected_total, 1u);
 }
 
+TEST(OpenAiRoutes, StoppedEngineIsUnavailable) {
+  FakeServing s(story_script());
+  s.engine().stop();
+  auto client = s.client();
+  expect_error(client, "/v1/completions", R"({"prompt": "Hi"})", 503, "", "the engine is stopped");
+}
+
 TEST(OpenAiRoutes, EngineFailure) {
   FakeScript script = story_script();
   script.fail = true;
