@@ -7,7 +7,10 @@
 // (n_tokens * GB/s / TinyLlama matrix bytes). The plain counters use the mean time; best_* use the
 // fastest single call, which is what the hardware can do when no other process shares the cores
 // (the mean on a busy machine mostly measures the other processes). Weights rotate among enough
-// copies to exceed the L3 cache, as in a real forward pass.
+// copies to exceed the L3 cache, as in a real forward pass. At n_tokens=1 every iteration also
+// streams another cold copy with a plain read loop on the same threads: read_GB/s is its best rate
+// and of_read = best_GB/s / read_GB/s, the fraction of the bandwidth actually available at the time
+// (which on a shared machine moves by 2x within minutes).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -19,6 +22,7 @@
 
 #include "common/dtype.h"
 #include "common/fp16.h"
+#include "kernels/cpu/kernel_table.h"
 #include "kernels/matmul.h"
 #include "kernels/memory_bandwidth.h"
 #include "kernels/quant_formats.h"
@@ -94,20 +98,37 @@ std::vector<float> random_activations(int64_t n) {
 void BM_Matmul(benchmark::State& state, DType dtype) {
   const int64_t rows = state.range(0), cols = state.range(1), n_tokens = state.range(2);
   const int64_t matrix_bytes = dtype_bytes_for(dtype, rows * cols);
-  const int64_t copies = std::max<int64_t>(1, (kColdBytes + matrix_bytes - 1) / matrix_bytes);
+  const int64_t copies = std::max<int64_t>(2, (kColdBytes + matrix_bytes - 1) / matrix_bytes);
   Buffer weights(matrix_bytes * copies);
   fill_random(dtype, weights.data.get(), matrix_bytes * copies, static_cast<uint64_t>(rows + cols));
   const std::vector<float> x = random_activations(n_tokens * cols);
   std::vector<float> y(static_cast<size_t>(n_tokens * rows));
+  const cpu::Kernels& kernels = cpu::active_kernels();
+  const int threads = pool().size();
   int64_t i = 0;
-  double best = 1e30;
+  double best = 1e30, best_read = 1e30;
+  uint64_t checksum = 0;
   for (auto _ : state) {
-    const WeightMatrix w{dtype, weights.data.get() + (i++ % copies) * matrix_bytes, rows, cols};
-    const auto start = std::chrono::steady_clock::now();
+    const WeightMatrix w{dtype, weights.data.get() + (i % copies) * matrix_bytes, rows, cols};
+    auto start = std::chrono::steady_clock::now();
     matmul(w, x.data(), n_tokens, y.data(), pool());
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     benchmark::DoNotOptimize(y.data());
+    if (n_tokens == 1) {
+      state.PauseTiming();
+      const uint8_t* other = weights.data.get() + ((i + copies / 2) % copies) * matrix_bytes;
+      start = std::chrono::steady_clock::now();
+      pool().parallel_for(threads, [&](int64_t t, int) {
+        const int64_t part = matrix_bytes / threads / 64 * 64;
+        const int64_t begin = t * part, end = t + 1 == threads ? matrix_bytes : begin + part;
+        checksum += kernels.stream_read(other + begin, end - begin);
+      });
+      best_read = std::min(best_read, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      state.ResumeTiming();
+    }
+    ++i;
   }
+  benchmark::DoNotOptimize(checksum);
   const double calls = static_cast<double>(state.iterations());
   const double model_bytes = static_cast<double>(dtype_bytes_for(dtype, model_params()));
   state.counters["GB/s"] = benchmark::Counter(calls * matrix_bytes / 1e9, benchmark::Counter::kIsRate);
@@ -116,6 +137,10 @@ void BM_Matmul(benchmark::State& state, DType dtype) {
   state.counters["best_tok/s"] = n_tokens / best;
   state.counters["model_tok/s"] =
       benchmark::Counter(calls * n_tokens * matrix_bytes / model_bytes, benchmark::Counter::kIsRate);
+  if (n_tokens == 1) {
+    state.counters["read_GB/s"] = matrix_bytes / best_read / 1e9;
+    state.counters["of_read"] = best_read / best;
+  }
 }
 
 // Every matrix of a TinyLlama forward pass (22 layers + classifier, distinct memory like a real
