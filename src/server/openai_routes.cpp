@@ -5,7 +5,9 @@
 // room in the context, or asks for more tokens than the context holds, is 400 with code
 // "context_length_exceeded" (OpenAI's code) and the limit in the message. 413 for a body over the server's
 // limit, 404 with code "model_not_found" for an unknown model id on GET /v1/models/{id}, 500 when the engine
-// fails a request. The `model` field of a request is not checked: one model is served and any name reaches it.
+// fails a request, 503 when the engine no longer accepts requests or cancelled this one (shutdown). A request
+// the engine can never hold (more blocks than the pool) is its 400, with the engine's message. The `model`
+// field of a request is not checked: one model is served and any name reaches it.
 //
 // A client that disconnects cancels its request: streamed responses notice on a failed write or on the
 // connection probe between tokens, non-streamed ones on the probe while they wait.
@@ -55,7 +57,10 @@ class OpenAiApi {
     auto prepared = prepare(*parsed, code);
     if (!prepared) return send_error_code(res, kStatusBadRequest, prepared.error(), code);
     auto handle = engine_.submit(prepared->params);
-    if (!handle) return send_error(res, kStatusBadRequest, handle.error());
+    // The engine names the limit a request can never fit (param set); without a param it refuses for its own
+    // reasons (stopped): not the client's fault.
+    if (!handle)
+      return send_error(res, handle.error().param.empty() ? kStatusUnavailable : kStatusBadRequest, handle.error());
 
     ResponseMeta meta{kind, new_response_id(kind), static_cast<int64_t>(std::time(nullptr)), model_name_};
     auto run = std::make_unique<GenerationRun>(std::move(*handle), engine_.tokenizer(), prepared->prompt,

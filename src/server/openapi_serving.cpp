@@ -161,7 +161,8 @@ json generation_operation(const std::string& summary, const std::string& id, con
                                    "context_length_exceeded and the limit in the message.")},
             {"413", error_response("Body over the server's size limit.")},
             {"500", error_response("The engine failed the request.")},
-            {"503", error_response("The request was cancelled because the server is shutting down.")}}}};
+            {"503", error_response("The engine no longer accepts requests, or cancelled this one: the server is "
+                                   "shutting down.")}}}};
 }
 
 json kv_blocks_schema() {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -383,6 +384,32 @@ TEST(OpenAiRoutes, BadBodiesAreRefusedWithTheFieldNamed) {
   EXPECT_TRUE(s.engine().submitted().empty());
 }
 
+TEST(OpenAiRoutes, MutatedBodiesGetAnAnswer) {
+  // Seeded mutations of a valid body over HTTP: each gets 200 or 400 with an OpenAI error body; the server stays up.
+  FakeServing s(story_script());
+  auto client = s.client();
+  const std::string valid = R"({"prompt": "Hi", "max_tokens": 3, "stop": ["x"], "n": 2, "stream": false})";
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 300; ++i) {
+    std::string body = valid;
+    for (int e = 0; e < 3; ++e) {
+      const size_t at = rng() % body.size();
+      if (rng() % 2) {
+        body[at] = static_cast<char>(rng() & 0xff);
+      } else {
+        body.erase(at, 1);
+      }
+    }
+    auto res = client.Post("/v1/completions", body, "application/json");
+    ASSERT_TRUE(res) << "no answer to " << body;
+    ASSERT_TRUE(res->status == 200 || res->status == 400) << res->status << " for " << body << ": " << res->body;
+    if (res->status == 400) {
+      EXPECT_TRUE(test::parse_json(res->body)["error"]["message"].is_string()) << res->body;
+    }
+  }
+  EXPECT_EQ(client.Get("/v1/models")->status, 200);
+}
+
 TEST(OpenAiRoutes, RefusalsOutsideTheBody) {
   server::HttpServerOptions http;
   http.max_body_bytes = 1024;
@@ -409,6 +436,13 @@ TEST(OpenAiRoutes, EngineRefusalIsABadRequest) {
   expect_error(client, "/v1/completions", R"({"prompt": "Hi", "max_tokens": 400, "n": 3})", 400, "max_tokens",
                "the request needs 78 blocks, the whole pool has 64");
   EXPECT_EQ(s.engine().metrics().requests_rejected_total, 1u);
+}
+
+TEST(OpenAiRoutes, StoppedEngineIsUnavailable) {
+  FakeServing s(story_script());
+  s.engine().stop();
+  auto client = s.client();
+  expect_error(client, "/v1/completions", R"({"prompt": "Hi"})", 503, "", "the engine is stopped");
 }
 
 TEST(OpenAiRoutes, EngineFailure) {
