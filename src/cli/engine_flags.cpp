@@ -18,6 +18,9 @@ void EngineFlags::add_to(CLI::App& cmd, bool model_required) {
   cmd.add_option("--kv-dtype", kv_dtype, "KV cache element type: f32 or f16")->capture_default_str();
   cmd.add_option("-t,--threads", threads, "Threads (default: every core)");
   cmd.add_option("--max-seq-len", max_seq_len, "Longest sequence (default: the model's context length)");
+  cmd.add_flag("--no-prepack{false}", prepack,
+               "Read q8_0/q4_0 weights in the file's layout instead of re-laying them out at load for the "
+               "AVX-512 kernels (same memory; decode is slower)");
 }
 
 EngineOptions EngineFlags::engine_options() const {
@@ -56,7 +59,7 @@ std::unique_ptr<BatchGenerator> load_generator(const EngineFlags& flags) {
   const EngineOptions options = flags.engine_options();
   ModelFile file = unwrap(open_model_file(flags.model_path));
   prefault(file);
-  auto model = unwrap(Transformer::from_file(std::move(file)));
+  auto model = unwrap(Transformer::from_file(std::move(file), flags.load_options()));
   return unwrap(BatchGenerator::create(std::move(model), options));
 }
 

@@ -19,11 +19,13 @@ struct EngineFlags {
   std::string kv_dtype = "f16";
   int threads = 0;
   int64_t max_seq_len = 0;
+  bool prepack = true;
 
   // Adds -m/--model (required when `model_required`), --tokenizer, --block-size, --num-blocks,
-  // --kv-budget-mib, --kv-dtype, -t/--threads, --max-seq-len.
+  // --kv-budget-mib, --kv-dtype, -t/--threads, --max-seq-len, --no-prepack.
   void add_to(CLI::App& cmd, bool model_required = true);
   EngineOptions engine_options() const;  // exits with a one-line error on a bad --kv-dtype
+  LoadOptions load_options() const { return {prepack, threads}; }
 };
 
 // Touches every page of the model's mapping so the weights are in memory before serving or timing starts,

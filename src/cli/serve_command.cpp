@@ -111,7 +111,7 @@ std::unique_ptr<ServingEngine> load_engine(const ServeOptions& o, server::Servin
                                  ? std::filesystem::path(o.engine.model_path).stem().string()
                                  : o.served_model_name;
   prefault(file);
-  auto model = unwrap(Transformer::from_file(std::move(file)));
+  auto model = unwrap(Transformer::from_file(std::move(file), o.engine.load_options()));
   auto engine = unwrap(ServingEngine::create(std::move(model), std::move(tokenizer), so));
   spdlog::info("model {} served as '{}': {} kv cache, max_seq_len {}, prefix caching {}", o.engine.model_path,
                routes.served_model_name, o.kv_cache, engine->max_seq_len(),

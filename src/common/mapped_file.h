@@ -20,6 +20,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops the whole pages inside [p, p + bytes) from this process's memory (a hint: they are read back from
+  // the file if touched again). For ranges whose data now lives elsewhere, e.g. prepacked weights.
+  void drop_pages(const void* p, size_t bytes) const;
 
  private:
   MappedFile() = default;

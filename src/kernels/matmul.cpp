@@ -119,7 +119,10 @@ void quant_matmul(const Kernels& kernels, const WeightMatrix& w, int64_t row_beg
   args.y = y;
   args.ldy = ldy;
   args.y_row0 = row_begin;
-  const int64_t image_bytes = kernels.act_image_bytes(w.dtype, w.cols, a.n_tokens);
+  if (w.prepacked != nullptr && w.prepacked_isa == kernels.isa && row_begin % kernels.quant_row_align == 0)
+    args.prepacked = static_cast<const uint8_t*>(w.prepacked);
+  const int64_t image_bytes =
+      args.prepacked != nullptr ? 0 : kernels.act_image_bytes(w.dtype, w.cols, a.n_tokens);
   if (image_bytes > 0) {
     thread_local std::vector<uint8_t> image;
     image.resize(static_cast<size_t>(image_bytes * a.n_tokens));
@@ -180,6 +183,30 @@ int64_t row_bytes(const WeightMatrix& w) { return dtype_bytes_for(w.dtype, w.col
 
 const void* row_data(const WeightMatrix& w, int64_t row) {
   return static_cast<const uint8_t*>(w.data) + row * row_bytes(w);
+}
+
+int64_t prepacked_bytes(const WeightMatrix& w, Isa isa) {
+  if (!is_quantized(w.dtype) || !isa_supported(isa)) return 0;
+  return cpu::kernels_for(isa).prepacked_bytes(w.dtype, w.rows, w.cols);
+}
+
+WeightMatrix prepack(const WeightMatrix& w, Isa isa, void* dst, ThreadPool& pool) {
+  check_matrix(w);
+  const int64_t bytes = prepacked_bytes(w, isa);
+  HELIX_CHECK(bytes > 0 && dst != nullptr && reinterpret_cast<uintptr_t>(dst) % 64 == 0,
+              "prepack: {} matrix [{} x {}] has no {} layout, or dst is not 64-byte aligned", dtype_name(w.dtype),
+              w.rows, w.cols, isa_name(isa));
+  const Kernels& kernels = cpu::kernels_for(isa);
+  RowRanges ranges;
+  split_rows(0, w.rows, kernels.quant_row_align, pool.size(), &ranges);
+  pool.parallel_for(ranges.count(), [&](int64_t task, int) {
+    kernels.prepack(w.dtype, static_cast<const uint8_t*>(w.data), w.rows, w.cols, ranges.starts[task],
+                    ranges.starts[task + 1], static_cast<uint8_t*>(dst));
+  });
+  WeightMatrix out = w;
+  out.prepacked = dst;
+  out.prepacked_isa = isa;
+  return out;
 }
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {

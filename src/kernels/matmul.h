@@ -25,10 +25,21 @@ struct WeightMatrix {
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
+  // The same matrix re-laid out for one ISA's kernels (see prepack); matmul on that ISA reads it instead of
+  // `data`. `data` stays valid for every other use (lookups, other ISAs).
+  const void* prepacked = nullptr;
+  Isa prepacked_isa = Isa::Scalar;
 };
 
 int64_t row_bytes(const WeightMatrix& w);
 const void* row_data(const WeightMatrix& w, int64_t row);  // for lookups (token embeddings)
+
+// Bytes `w` takes in the layout `isa`'s kernels stream fastest (0: that ISA reads w's type in place). The
+// AVX-512 kernels prepack q8_0 and q4_0 (same size as in the file): decode then reads one sequential stream.
+int64_t prepacked_bytes(const WeightMatrix& w, Isa isa);
+// Writes that layout into dst (64-byte aligned, prepacked_bytes(w, isa) bytes) with the pool's threads and
+// returns w pointing at it as well.
+WeightMatrix prepack(const WeightMatrix& w, Isa isa, void* dst, ThreadPool& pool);
 
 // x: [n_tokens][cols] f32, y: [n_tokens][rows] f32 (must not overlap x).
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);

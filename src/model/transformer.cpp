@@ -9,17 +9,24 @@
 
 namespace helix {
 
-Result<std::unique_ptr<Transformer>> Transformer::load(const std::string& path) {
+Result<std::unique_ptr<Transformer>> Transformer::load(const std::string& path, const LoadOptions& options) {
   auto file = open_model_file(path);
   HELIX_TRY(file);
-  return from_file(std::move(*file));
+  return from_file(std::move(*file), options);
 }
 
-Result<std::unique_ptr<Transformer>> Transformer::from_file(ModelFile file) {
+Result<std::unique_ptr<Transformer>> Transformer::from_file(ModelFile file, const LoadOptions& options) {
   HELIX_TRY(file.shape.validate());
   auto weights = bind_weights(file);
   if (!weights) return with_context(file.path, weights.error());
-  return std::unique_ptr<Transformer>(new Transformer(std::move(file), std::move(*weights)));
+  std::unique_ptr<Transformer> model(new Transformer(std::move(file), std::move(*weights)));
+  if (options.prepack) {
+    ThreadPool pool(options.threads);
+    auto prepacked = PrepackedWeights::build(model->weights_, active_isa(), pool, model->file_.keepalive.get());
+    if (!prepacked) return with_context(model->file_.path, prepacked.error());
+    model->prepacked_ = std::move(*prepacked);
+  }
+  return model;
 }
 
 void Transformer::reserve(int64_t n) {

@@ -14,6 +14,7 @@
 #include "common/result.h"
 #include "kernels/cpu/paged_attention.h"
 #include "model/model_file.h"
+#include "model/prepacked_weights.h"
 #include "model/weights.h"
 
 namespace helix {
@@ -28,14 +29,22 @@ struct SequenceStep {
   bool all_logits = false;               // logits for every new token (verification), else only the last
 };
 
+struct LoadOptions {
+  // Re-lay q8_0 / q4_0 matrices for the active ISA's kernels where it has a layout for them (AVX-512): the
+  // decode step then streams its weights at close to the memory's read rate. Same memory either way.
+  bool prepack = true;
+  int threads = 0;  // for prepacking; 0 = one per CPU
+};
+
 class Transformer {
  public:
-  static Result<std::unique_ptr<Transformer>> load(const std::string& path);
-  static Result<std::unique_ptr<Transformer>> from_file(ModelFile file);
+  static Result<std::unique_ptr<Transformer>> load(const std::string& path, const LoadOptions& options = {});
+  static Result<std::unique_ptr<Transformer>> from_file(ModelFile file, const LoadOptions& options = {});
 
   const ModelShape& shape() const { return file_.shape; }
   const ModelFile& file() const { return file_; }
   const Weights& weights() const { return weights_; }
+  const PrepackedWeights& prepacked() const { return prepacked_; }
 
   // Runs one step. kv_layers[l] is layer l's view of the pool the block tables index; the step writes the new
   // tokens' K/V there. logits receives, in batch order, one row of vocab_size floats per token asked for
@@ -49,6 +58,7 @@ class Transformer {
 
   ModelFile file_;
   Weights weights_;
+  PrepackedWeights prepacked_;  // owns what weights_' prepacked matrices point to
   // Scratch, grown to the largest step seen. Rows are tokens.
   std::vector<float> x_, xb_, q_, k_, v_, attn_, gate_, up_, out_;
   std::vector<int64_t> pos_;

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -18,6 +21,15 @@ constexpr DType kAllTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0,
                                DType::Q4_0, DType::Q4_K, DType::Q6_K};
 
 bool is_quantized(DType d) { return d == DType::Q8_0 || d == DType::Q4_0 || d == DType::Q4_K || d == DType::Q6_K; }
+
+// 64-byte aligned storage, as prepack wants.
+struct AlignedFree {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+using AlignedBytes = std::unique_ptr<uint8_t, AlignedFree>;
+AlignedBytes aligned_bytes(int64_t n) {
+  return AlignedBytes(static_cast<uint8_t*>(std::aligned_alloc(64, static_cast<size_t>((n + 63) / 64 * 64))));
+}
 
 // A random matrix stored in `dtype`, plus its exact f32 values (dequantized back).
 struct TestMatrix {
@@ -101,6 +113,19 @@ void check_shape(DType dtype, int64_t rows, int64_t cols, const std::vector<int6
         ASSERT_EQ(y[i], ref[i]) << isa_name(isa) << " " << dtype_name(dtype) << " [" << rows << "x" << cols
                                 << "] n_tokens " << n << " threads " << threads << " token " << i / rows
                                 << " row " << i % rows;
+      const int64_t packed_bytes = prepacked_bytes(m.w, isa);
+      if (packed_bytes == 0) continue;
+      // The prepacked layout: the same numbers, read from the copy (the file's bytes are poisoned first).
+      std::vector<uint8_t> raw_copy = m.bytes;
+      const AlignedBytes packed = aligned_bytes(packed_bytes);
+      const WeightMatrix source{dtype, raw_copy.data(), rows, cols};
+      const WeightMatrix packed_w = prepack(source, isa, packed.get(), pool);
+      std::fill(raw_copy.begin(), raw_copy.end(), uint8_t{0x5a});
+      const std::vector<float> yp = run(isa, packed_w, x, n, pool);
+      for (size_t i = 0; i < yp.size(); ++i)
+        ASSERT_EQ(yp[i], ref[i]) << "prepacked " << isa_name(isa) << " " << dtype_name(dtype) << " [" << rows
+                                 << "x" << cols << "] n_tokens " << n << " threads " << threads << " token "
+                                 << i / rows << " row " << i % rows;
     }
   }
 }
@@ -125,6 +150,23 @@ TEST(Matmul, Q8_0AndQ4_0AllIsas) {
     check_shape(dtype, 37, 512, {1, 2, 3, 4, 5}, 2);
     check_shape(dtype, 19, 832, {1, 3}, 1);
   }
+}
+
+// The AVX-512 prepacked layout keeps the file's size when rows and columns fill whole panels (16 rows) and
+// chunks (256 columns): per 16 x 256 chunk, 8 x 32 bytes of fp16 scales + 8 blocks of codes (q8_0: 8 x 512,
+// q4_0: 8 x 256) = 4352 / 2304 bytes = 16 rows x 8 blocks x 34 / 18 bytes. Partial chunks pad the scale
+// region to 64 bytes and partial panels to 16 rows.
+TEST(Matmul, PrepackedLayoutSize) {
+  if (!isa_supported(Isa::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  EXPECT_EQ(prepacked_bytes(WeightMatrix{DType::Q8_0, nullptr, 32, 512}, Isa::Avx512), 32 * 16 * 34);
+  EXPECT_EQ(prepacked_bytes(WeightMatrix{DType::Q4_0, nullptr, 32, 512}, Isa::Avx512), 32 * 16 * 18);
+  // 37 rows -> 3 panels; 288 columns = a whole chunk (4352) + one block (64 + 512).
+  EXPECT_EQ(prepacked_bytes(WeightMatrix{DType::Q8_0, nullptr, 37, 288}, Isa::Avx512), 3 * (4352 + 64 + 512));
+  EXPECT_EQ(prepacked_bytes(WeightMatrix{DType::Q4_0, nullptr, 37, 288}, Isa::Avx512), 3 * (2304 + 64 + 256));
+  // Types read in place, and ISAs without a layout.
+  EXPECT_EQ(prepacked_bytes(WeightMatrix{DType::Q4_K, nullptr, 32, 512}, Isa::Avx512), 0);
+  EXPECT_EQ(prepacked_bytes(WeightMatrix{DType::F16, nullptr, 32, 512}, Isa::Avx512), 0);
+  EXPECT_EQ(prepacked_bytes(WeightMatrix{DType::Q8_0, nullptr, 32, 512}, Isa::Scalar), 0);
 }
 
 TEST(Matmul, KQuantsAllIsas) {

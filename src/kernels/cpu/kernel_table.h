@@ -38,6 +38,8 @@ struct QuantMatmulArgs {
   const float* act_min = nullptr;      // q4_k: act_scale * sum of the sub-block's codes
   // Optional, ISA-specific re-layout of act_qs (Kernels::build_act_image), image_stride bytes per token.
   const uint8_t* act_image = nullptr;
+  // Optional: the whole matrix in this ISA's prepacked layout (Kernels::prepack); used instead of `weights`.
+  const uint8_t* prepacked = nullptr;
   int64_t image_stride = 0;
   float* y = nullptr;                  // output of token t, row r at y[t * ldy + r - y_row0]
   int64_t ldy = 0;
@@ -72,6 +74,12 @@ struct Kernels {
                                   int32_t* sums16);
   void (*quant_matmul)(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end,
                        uint8_t* scratch);
+  // Bytes of the prepacked layout of a [rows x cols] matrix (0: this ISA reads that type in place), and
+  // the packer, which fills the part of dst that holds rows [row_begin, row_end) (multiples of
+  // quant_row_align, or row_end == rows) so that several threads can pack one matrix.
+  int64_t (*prepacked_bytes)(DType dtype, int64_t rows, int64_t cols);
+  void (*prepack)(DType dtype, const uint8_t* weights, int64_t rows, int64_t cols, int64_t row_begin,
+                  int64_t row_end, uint8_t* dst);
   void (*float_matmul)(const FloatMatmulArgs& args, int64_t row_begin, int64_t row_end);
   void (*rmsnorm)(float* out, const float* x, const float* weight, int64_t n, float eps);
   void (*softmax)(float* x, int64_t n);
@@ -95,6 +103,9 @@ const Kernels& active_kernels();
   void quantize_activation_row(const float* x, int64_t cols, int8_t* qs, float* scales,             \
                                int32_t* sums16);                                                    \
   void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch); \
+  int64_t prepacked_bytes(DType dtype, int64_t rows, int64_t cols);                                  \
+  void prepack(DType dtype, const uint8_t* weights, int64_t rows, int64_t cols, int64_t row_begin,  \
+               int64_t row_end, uint8_t* dst);                                                      \
   void float_matmul(const FloatMatmulArgs& args, int64_t row_begin, int64_t row_end);               \
   void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float eps);              \
   void softmax(float* x, int64_t n);                                                                \

@@ -358,6 +358,10 @@ void quant_tile_tokens(int tokens, const QuantMatmulArgs& args, const Rows& rows
 }  // namespace
 
 int64_t quant_scratch_bytes(DType, int64_t, int64_t) { return 0; }
+
+// This ISA reads every type in place.
+int64_t prepacked_bytes(DType, int64_t, int64_t) { return 0; }
+void prepack(DType, const uint8_t*, int64_t, int64_t, int64_t, int64_t, uint8_t*) {}
 int64_t act_image_bytes(DType, int64_t, int64_t) { return 0; }
 void build_act_image(DType, const int8_t*, int64_t, int64_t, uint8_t*) {}
 

@@ -102,6 +102,10 @@ float quant_dot(const QuantMatmulArgs& args, const uint8_t* row, const int8_t* a
 }  // namespace
 
 int64_t quant_scratch_bytes(DType, int64_t, int64_t) { return 0; }
+
+// This ISA reads every type in place.
+int64_t prepacked_bytes(DType, int64_t, int64_t) { return 0; }
+void prepack(DType, const uint8_t*, int64_t, int64_t, int64_t, int64_t, uint8_t*) {}
 int64_t act_image_bytes(DType, int64_t, int64_t) { return 0; }
 void build_act_image(DType, const int8_t*, int64_t, int64_t, uint8_t*) {}
 
