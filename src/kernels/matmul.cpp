@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "common/result.h"
@@ -98,13 +99,21 @@ void check_matrix(const WeightMatrix& w) {
               w.rows, w.cols, info.block_values);
 }
 
-void quant_matmul(const Kernels& kernels, const WeightMatrix& w, int64_t row_begin, int64_t row_end,
-                  const QuantizedActivations& a, float* y, int64_t ldy, ThreadPool& pool) {
+// One matrix's part of a quantized call: its arguments and the activation-side buffers they point into.
+struct QuantCall {
+  cpu::QuantMatmulArgs args;
+  SideInfo side;
+  std::vector<uint8_t> image;
+  int64_t scratch_bytes = 0;
+};
+
+void prepare_quant_call(const Kernels& kernels, const WeightMatrix& w, int64_t row_begin,
+                        const QuantizedActivations& a, float* y, int64_t ldy, QuantCall* call) {
   HELIX_CHECK(a.cols == w.cols, "matmul: activations have {} columns, the {} matrix {}", a.cols,
               dtype_name(w.dtype), w.cols);
-  thread_local SideInfo side;
-  fill_side_info(kernels, w.dtype, a, &side);
-  cpu::QuantMatmulArgs args;
+  fill_side_info(kernels, w.dtype, a, &call->side);
+  cpu::QuantMatmulArgs& args = call->args;
+  args = cpu::QuantMatmulArgs{};
   args.dtype = w.dtype;
   args.weights = static_cast<const uint8_t*>(w.data);
   args.row_bytes = row_bytes(w);
@@ -113,9 +122,9 @@ void quant_matmul(const Kernels& kernels, const WeightMatrix& w, int64_t row_beg
   args.n_tokens = a.n_tokens;
   args.act_qs = a.qs.data();
   args.n_sub = w.cols / (w.dtype == DType::Q6_K ? 16 : 32);
-  args.act_bias = side.bias.data();
-  args.act_scale = side.scale.data();
-  args.act_min = w.dtype == DType::Q4_K ? side.min.data() : nullptr;
+  args.act_bias = call->side.bias.data();
+  args.act_scale = call->side.scale.data();
+  args.act_min = w.dtype == DType::Q4_K ? call->side.min.data() : nullptr;
   args.y = y;
   args.ldy = ldy;
   args.y_row0 = row_begin;
@@ -124,21 +133,43 @@ void quant_matmul(const Kernels& kernels, const WeightMatrix& w, int64_t row_beg
   const int64_t image_bytes =
       args.prepacked != nullptr ? 0 : kernels.act_image_bytes(w.dtype, w.cols, a.n_tokens);
   if (image_bytes > 0) {
-    thread_local std::vector<uint8_t> image;
-    image.resize(static_cast<size_t>(image_bytes * a.n_tokens));
-    kernels.build_act_image(w.dtype, a.qs.data(), w.cols, a.n_tokens, image.data());
-    args.act_image = image.data();
+    call->image.resize(static_cast<size_t>(image_bytes * a.n_tokens));
+    kernels.build_act_image(w.dtype, a.qs.data(), w.cols, a.n_tokens, call->image.data());
+    args.act_image = call->image.data();
     args.image_stride = image_bytes;
   }
-  const int64_t scratch_bytes = kernels.quant_scratch_bytes(w.dtype, w.cols, a.n_tokens);
-  // A lambda names a thread_local directly (it is not captured), so workers must get a reference.
-  thread_local RowRanges caller_ranges;
-  RowRanges& ranges = caller_ranges;
-  split_rows(row_begin, row_end, kernels.quant_row_align, pool.size(), &ranges);
-  pool.parallel_for(ranges.count(), [&](int64_t task, int) {
-    kernels.quant_matmul(args, ranges.starts[task], ranges.starts[task + 1],
-                         scratch_bytes > 0 ? thread_scratch(scratch_bytes) : nullptr);
+  call->scratch_bytes = kernels.quant_scratch_bytes(w.dtype, w.cols, a.n_tokens);
+}
+
+// Runs the row ranges of every call in one parallel dispatch: threads move on to the next matrix's rows
+// instead of waiting for each other at every matrix's end.
+void run_quant_calls(const Kernels& kernels, std::span<QuantCall> calls, std::span<const int64_t> row_begins,
+                     std::span<const int64_t> row_ends, ThreadPool& pool) {
+  struct Task {
+    const QuantCall* call;
+    int64_t begin, end;
+  };
+  thread_local std::vector<Task> caller_tasks;
+  thread_local RowRanges ranges;
+  std::vector<Task>& tasks = caller_tasks;  // a lambda names a thread_local directly: workers need a reference
+  tasks.clear();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    split_rows(row_begins[i], row_ends[i], kernels.quant_row_align, pool.size(), &ranges);
+    for (int64_t r = 0; r < ranges.count(); ++r) tasks.push_back({&calls[i], ranges.starts[r], ranges.starts[r + 1]});
+  }
+  pool.parallel_for(static_cast<int64_t>(tasks.size()), [&](int64_t t, int) {
+    const Task& task = tasks[t];
+    kernels.quant_matmul(task.call->args, task.begin, task.end,
+                         task.call->scratch_bytes > 0 ? thread_scratch(task.call->scratch_bytes) : nullptr);
   });
+}
+
+void quant_matmul(const Kernels& kernels, const WeightMatrix& w, int64_t row_begin, int64_t row_end,
+                  const QuantizedActivations& a, float* y, int64_t ldy, ThreadPool& pool) {
+  thread_local QuantCall call;
+  prepare_quant_call(kernels, w, row_begin, a, y, ldy, &call);
+  run_quant_calls(kernels, std::span<QuantCall>(&call, 1), std::span<const int64_t>(&row_begin, 1),
+                  std::span<const int64_t>(&row_end, 1), pool);
 }
 
 void float_matmul(const Kernels& kernels, const WeightMatrix& w, int64_t row_begin, int64_t row_end,
@@ -223,6 +254,32 @@ void matmul(const WeightMatrix& w, const QuantizedActivations& x, float* y, Thre
               dtype_name(w.dtype));
   if (x.n_tokens == 0) return;
   quant_matmul(cpu::active_kernels(), w, 0, w.rows, x, y, w.rows, pool);
+}
+
+void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool) {
+  if (n_tokens == 0 || outputs.empty()) return;
+  const Kernels& kernels = cpu::active_kernels();
+  bool grouped = true;
+  for (const MatmulOutput& o : outputs) {
+    check_matrix(*o.w);
+    grouped = grouped && is_quantized(o.w->dtype) && o.w->cols == outputs[0].w->cols;
+  }
+  if (!grouped) {
+    for (const MatmulOutput& o : outputs) matmul(*o.w, x, n_tokens, o.y, pool);
+    return;
+  }
+  thread_local QuantizedActivations acts;
+  quantize_activations(kernels.isa, x, n_tokens, outputs[0].w->cols, &acts, &pool);
+  thread_local std::vector<QuantCall> calls;
+  thread_local std::vector<int64_t> begins, ends;
+  calls.resize(outputs.size());
+  begins.assign(outputs.size(), 0);
+  ends.clear();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    prepare_quant_call(kernels, *outputs[i].w, 0, acts, outputs[i].y, outputs[i].w->rows, &calls[i]);
+    ends.push_back(outputs[i].w->rows);
+  }
+  run_quant_calls(kernels, std::span<QuantCall>(calls.data(), outputs.size()), begins, ends, pool);
 }
 
 void matmul_rows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, const float* x,

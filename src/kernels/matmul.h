@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "common/dtype.h"
 #include "kernels/cpu/isa.h"
@@ -47,6 +48,14 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, T
 // Same, with activations quantized beforehand (quantize_activations), e.g. once for the q, k and v
 // projections of the same input. Quantized weight types only.
 void matmul(const WeightMatrix& w, const QuantizedActivations& x, float* y, ThreadPool& pool);
+
+// Several products of one input (q, k and v; gate and up): x is quantized once and the rows of every matrix
+// are shared out among the threads in one dispatch. Same results as separate matmul calls.
+struct MatmulOutput {
+  const WeightMatrix* w;
+  float* y;  // [n_tokens][w->rows]
+};
+void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, int64_t n_tokens, ThreadPool& pool);
 
 // Rows [row_begin, row_end) only, written to y[t * ldy + (r - row_begin)] (a slice of the
 // classifier, say). ldy >= row_end - row_begin.

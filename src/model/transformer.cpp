@@ -85,9 +85,8 @@ int64_t Transformer::forward(std::span<const SequenceStep> batch, std::span<cons
 
     // Attention: norm, the q/k/v projections for every token at once, RoPE, K/V into the pool.
     for (int64_t r = 0; r < n; ++r) rmsnorm(&xb_[r * hidden], &x_[r * hidden], lw.attn_norm, hidden, s.rms_norm_eps);
-    matmul(lw.wq, xb_.data(), n, q_.data(), pool);
-    matmul(lw.wk, xb_.data(), n, k_.data(), pool);
-    matmul(lw.wv, xb_.data(), n, v_.data(), pool);
+    const MatmulOutput qkv[] = {{&lw.wq, q_.data()}, {&lw.wk, k_.data()}, {&lw.wv, v_.data()}};
+    matmul_shared_input(qkv, xb_.data(), n, pool);
     for (int64_t r = 0; r < n; ++r) {
       rope_adjacent_pairs(&q_[r * q_dim], s.n_heads, s.head_dim, pos_[r], s.rope_freq_base);
       rope_adjacent_pairs(&k_[r * kv_dim], s.n_kv_heads, s.head_dim, pos_[r], s.rope_freq_base);
@@ -125,8 +124,8 @@ int64_t Transformer::forward(std::span<const SequenceStep> batch, std::span<cons
 
     // Feed-forward: norm, SwiGLU, down projection, residual.
     for (int64_t r = 0; r < n; ++r) rmsnorm(&xb_[r * hidden], &x_[r * hidden], lw.ffn_norm, hidden, s.rms_norm_eps);
-    matmul(lw.w_gate, xb_.data(), n, gate_.data(), pool);
-    matmul(lw.w_up, xb_.data(), n, up_.data(), pool);
+    const MatmulOutput gate_up[] = {{&lw.w_gate, gate_.data()}, {&lw.w_up, up_.data()}};
+    matmul_shared_input(gate_up, xb_.data(), n, pool);
     swiglu(gate_.data(), gate_.data(), up_.data(), n * s.ffn_dim);
     matmul(lw.w_down, gate_.data(), n, out_.data(), pool);
     add_inplace(x_.data(), out_.data(), n * hidden);

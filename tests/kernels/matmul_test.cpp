@@ -169,6 +169,32 @@ TEST(Matmul, PrepackedLayoutSize) {
   EXPECT_EQ(prepacked_bytes(WeightMatrix{DType::Q8_0, nullptr, 32, 512}, Isa::Scalar), 0);
 }
 
+// One quantization and one dispatch for several matrices gives what separate calls give, bit for bit,
+// prepacked or not, and for mixed types (which fall back to separate calls).
+TEST(Matmul, SharedInputMatchesSeparateCalls) {
+  ThreadPool pool(2);
+  const int64_t cols = 288;
+  for (int64_t n : {1, 3, 17}) {
+    const std::vector<float> x = make_input(n, cols, static_cast<uint32_t>(n));
+    for (bool mixed : {false, true}) {
+      TestMatrix a = make_matrix(DType::Q8_0, 64, cols, 1);
+      TestMatrix b = make_matrix(mixed ? DType::F16 : DType::Q8_0, 37, cols, 2);
+      TestMatrix c = make_matrix(DType::Q4_0, 16, cols, 3);
+      AlignedBytes packed_a;
+      if (const int64_t bytes = prepacked_bytes(a.w, active_isa()); bytes > 0) {
+        packed_a = aligned_bytes(bytes);
+        a.w = prepack(a.w, active_isa(), packed_a.get(), pool);
+      }
+      std::vector<float> ya(static_cast<size_t>(n * 64)), yb(static_cast<size_t>(n * 37)), yc(static_cast<size_t>(n * 16));
+      const MatmulOutput outputs[] = {{&a.w, ya.data()}, {&b.w, yb.data()}, {&c.w, yc.data()}};
+      matmul_shared_input(outputs, x.data(), n, pool);
+      EXPECT_EQ(ya, run(active_isa(), a.w, x, n, pool)) << n << (mixed ? " mixed" : "");
+      EXPECT_EQ(yb, run(active_isa(), b.w, x, n, pool)) << n << (mixed ? " mixed" : "");
+      EXPECT_EQ(yc, run(active_isa(), c.w, x, n, pool)) << n << (mixed ? " mixed" : "");
+    }
+  }
+}
+
 TEST(Matmul, KQuantsAllIsas) {
   for (DType dtype : {DType::Q4_K, DType::Q6_K}) {
     check_shape(dtype, 37, 256, all_token_counts(), 2);
