@@ -1,9 +1,11 @@
 #include "test_util.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace helix::test {
@@ -12,6 +14,19 @@ std::string shared_path(const std::string& relative) {
   const char* env = std::getenv("HELIX_SHARED_DIR");
   const std::string root = env != nullptr ? env : HELIX_SHARED_DIR;
   return root + "/" + relative;
+}
+
+CommandRun run_helix(const std::string& args, bool merge_stderr) {
+  const std::string cmd = std::string(HELIX_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  CommandRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 TempDir::TempDir() {

@@ -1,4 +1,4 @@
-// Helpers shared by the tests: paths into ../shared and temporary files.
+// Helpers shared by the tests: paths into ../shared, temporary files, running the helix binary.
 #pragma once
 
 #include <filesystem>
@@ -8,6 +8,13 @@ namespace helix::test {
 
 // A path under the shared data folder (../shared beside the checkout).
 std::string shared_path(const std::string& relative);
+
+// The `helix` binary run with `args` (a shell command line), to the end.
+struct CommandRun {
+  int exit_code = -1;
+  std::string out;  // stdout, or stdout + stderr with merge_stderr
+};
+CommandRun run_helix(const std::string& args, bool merge_stderr = false);
 
 // A fresh temporary directory for one test, removed when the object goes out of scope.
 class TempDir {

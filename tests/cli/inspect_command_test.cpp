@@ -1,10 +1,7 @@
 // Runs the real `helix inspect` binary and checks what it prints.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <string>
-
-#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 
@@ -13,23 +10,8 @@
 namespace helix {
 namespace {
 
-struct CommandRun {
-  int exit_code = -1;
-  std::string out;  // stdout, or stdout + stderr with merge_stderr
-};
-
-CommandRun run_helix(const std::string& args, bool merge_stderr = false) {
-  const std::string cmd = std::string(HELIX_BINARY) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  CommandRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using test::CommandRun;
+using test::run_helix;
 
 std::string model(const char* name) { return test::shared_path(std::string("models/stories260K/") + name); }
 
