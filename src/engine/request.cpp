@@ -55,6 +55,7 @@ void RequestState::push_token(int32_t index, int32_t token, TokenSource source) 
     e.index = index;
     e.token = token;
     e.source = source;
+    e.time = std::chrono::steady_clock::now();
     events_.push_back(std::move(e));
   }
   cv_.notify_all();

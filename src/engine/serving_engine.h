@@ -74,6 +74,7 @@ struct TokenEvent {
   int32_t index = 0;
   std::optional<int32_t> token;   // set for a generated token
   TokenSource source = TokenSource::Target;  // Draft: an accepted draft; Target: the target's own token
+  std::chrono::steady_clock::time_point time{};  // when the engine emitted it (a token event)
   FinishKind finish = FinishKind::None;
   std::string error;              // when finish == Error
 };

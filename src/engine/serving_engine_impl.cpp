@@ -419,10 +419,7 @@ bool ServingEngineImpl::emit_token(Sequence& seq, int32_t token, TokenSource sou
   }
   seq.last_token_time = now;
 
-  const auto& stops = r.params.stop_ids;
-  const bool stop = std::find(stops.begin(), stops.end(), token) != stops.end() ||
-                    (!r.params.ignore_eos && tokenizer_.is_eog(token));
-  if (stop) {
+  if (is_stop_token(r, token)) {
     finish_sequence(seq, FinishKind::Stop);  // the stop token is not part of the output
     return true;
   }
@@ -433,6 +430,12 @@ bool ServingEngineImpl::emit_token(Sequence& seq, int32_t token, TokenSource sou
   }
   if (append) seq.tokens.push_back(token);
   return false;
+}
+
+bool ServingEngineImpl::is_stop_token(const Request& r, int32_t token) const {
+  const auto& stops = r.params.stop_ids;
+  return std::find(stops.begin(), stops.end(), token) != stops.end() ||
+         (!r.params.ignore_eos && tokenizer_.is_eog(token));
 }
 
 Proposer* ServingEngineImpl::proposer_for(SpecMethod method) {
@@ -482,8 +485,11 @@ void ServingEngineImpl::propose_drafts() {
     if (auto st = proposer->propose(requests, proposals); !st) {
       // A full draft pool (each of n choices holds its own prompt there) costs the speculation, not the request:
       // those sequences decode plainly this step and their draft state starts over.
-      spdlog::warn("speculative decoding ({}): {}; {} sequences decode without drafts this step", proposer->name(),
-                   st.error().message, seqs.size());
+      // Warned once: under cache pressure this can happen every step.
+      const auto level = propose_failure_warned_ ? spdlog::level::debug : spdlog::level::warn;
+      propose_failure_warned_ = true;
+      spdlog::log(level, "speculative decoding ({}): {}; {} sequences decode without drafts this step",
+                  proposer->name(), st.error().message, seqs.size());
       for (Sequence* seq : seqs) drop_from_proposer(*seq);
       continue;
     }
@@ -575,14 +581,20 @@ void ServingEngineImpl::emit_verified(Sequence& seq, EngineClock::time_point now
   Request& r = *seq.request;
   const std::vector<int32_t> tokens = std::move(seq.verified);
   seq.verified.clear();
+  // Counted before streaming: a client that sees the request finish must find its counters complete. The
+  // drafts counted are those streamed: up to a stop token (not streamed) or the length limit.
   int32_t accepted = 0;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    const bool draft = static_cast<int32_t>(i) < seq.verified_accepted;
-    accepted += draft ? 1 : 0;
-    if (emit_token(seq, tokens[i], draft ? TokenSource::Draft : TokenSource::Target, now, /*append=*/!draft)) break;
+  for (int32_t i = 0; i < seq.verified_accepted; ++i) {
+    if (is_stop_token(r, tokens[static_cast<size_t>(i)])) break;
+    ++accepted;
+    if (seq.generated + i + 1 >= r.params.max_tokens) break;
   }
   metrics_.verification(seq.verified_proposed, accepted);
   r.state->add_verification(seq.verified_proposed, accepted);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const bool draft = static_cast<int32_t>(i) < seq.verified_accepted;
+    if (emit_token(seq, tokens[i], draft ? TokenSource::Draft : TokenSource::Target, now, /*append=*/!draft)) break;
+  }
 }
 
 void ServingEngineImpl::finish_sequence(Sequence& seq, FinishKind kind) {

@@ -83,6 +83,7 @@ class ServingEngineImpl final : public ServingEngine {
   // Streams one generated token; true when it ended the sequence. `append`: feed it back next step (an
   // accepted draft is already among the sequence's tokens).
   bool emit_token(Sequence& seq, int32_t token, TokenSource source, EngineClock::time_point now, bool append);
+  bool is_stop_token(const Request& r, int32_t token) const;
   Proposer* proposer_for(SpecMethod method);
   void drop_from_proposer(Sequence& seq);
   void propose_drafts();
@@ -121,6 +122,7 @@ class ServingEngineImpl final : public ServingEngine {
   uint64_t step_index_ = 0;
   NgramProposer ngram_;
   std::unique_ptr<DraftModelProposer> draft_;
+  bool propose_failure_warned_ = false;
 
   mutable std::mutex incoming_mutex_;
   std::vector<std::unique_ptr<Request>> incoming_;

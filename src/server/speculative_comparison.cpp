@@ -41,7 +41,8 @@ Result<TimedRun> run_timed(ServingEngine& engine, RequestParams params) {
       continue;
     }
     if (e.token) {
-      last = Clock::now();
+      // The engine's emission time, not this thread's wake-up: a busy machine must not blur the timeline.
+      last = e.time;
       run.ids.push_back(*e.token);
       run.sources.push_back(e.source);
       run.arrival_ms.push_back(ms_between(t0, last));

@@ -26,7 +26,7 @@ struct SpeculativeCompareQuery {
 struct TimedRun {
   std::vector<int32_t> ids;
   std::vector<TokenSource> sources;
-  std::vector<double> arrival_ms;  // per token: milliseconds from submission to its arrival
+  std::vector<double> arrival_ms;  // per token: milliseconds from submission to its emission by the engine
   double seconds = 0;              // submission to the last token (to the end when none came)
   RequestUsage usage;
 };

@@ -238,8 +238,19 @@ TEST_P(SpeculativeBatch, EveryChoiceMatchesThePlainEngine) {
   EXPECT_EQ(m.generation_tokens_total, static_cast<uint64_t>(tokens));
   EXPECT_EQ(static_cast<int64_t>(m.spec_accepted_total), drafts);
   EXPECT_GT(m.spec_proposed_total, 0u);
-  if (pressure == 2) EXPECT_GT(m.preemptions_by_reason["kv_cache_full"], 0u);
+  if (pressure == 2) {
+    const auto it = m.preemptions_by_reason.find("kv_cache_full");
+    ASSERT_NE(it, m.preemptions_by_reason.end());
+    EXPECT_GT(it->second, 0u);
+  }
   expect_pools_empty(*engine);
+}
+
+std::string batch_name(const ::testing::TestParamInfo<SpeculativeBatch::ParamType>& info) {
+  const auto& [method, bs, k, pressure] = info.param;
+  const char* p[] = {"free", "budget", "preempt"};
+  return std::string(spec_method_name(method)) + "_bs" + std::to_string(bs) + "_k" + std::to_string(k) + "_" +
+         p[pressure];
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -249,12 +260,7 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(SpecMethod::Ngram, 16, 4, 2), std::make_tuple(SpecMethod::Ngram, 1, 8, 2),
                       std::make_tuple(SpecMethod::Draft, 16, 4, 0), std::make_tuple(SpecMethod::Draft, 16, 8, 1),
                       std::make_tuple(SpecMethod::Draft, 16, 4, 2), std::make_tuple(SpecMethod::Draft, 1, 4, 2)),
-    [](const auto& info) {
-      const auto& [method, bs, k, pressure] = info.param;
-      const char* p[] = {"free", "budget", "preempt"};
-      return std::string(spec_method_name(method)) + "_bs" + std::to_string(bs) + "_k" + std::to_string(k) + "_" +
-             p[pressure];
-    });
+    batch_name);
 
 // Sampled requests speculate too (the rejection rule); nothing to compare exactly, but every choice ends at its
 // length, the counters add up and both pools empty.
