@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "engine/serving_engine.h"
+#include "engine/speculative/vocab_check.h"
 #include "model/tokenizer_for_model.h"
 #include "server/chat_prompt.h"
 #include "server/http_server.h"
@@ -87,6 +88,10 @@ struct ServeOptions {
   int64_t max_step_tokens = 512;
   bool no_prefix_caching = false;
   std::string served_model_name;
+  std::string spec;  // off, ngram or draft; empty: draft with --draft-model, else off
+  int32_t spec_tokens = 4;
+  std::string draft_path;
+  std::string draft_tokenizer_path;
 };
 
 // Loads the model and its tokenizer, builds the engine (which logs its capacity line) and the routes' options.
@@ -102,9 +107,21 @@ std::unique_ptr<ServingEngine> load_engine(const ServeOptions& o, server::Servin
   }
   so.max_step_tokens = o.max_step_tokens;
   so.enable_prefix_caching = !o.no_prefix_caching;
+  so.spec_method = unwrap(parse_spec_method(o.spec.empty() ? (o.draft_path.empty() ? "off" : "draft") : o.spec, "--spec"));
+  so.spec_tokens = o.spec_tokens;
+  if (so.spec_method == SpecMethod::Draft && o.draft_path.empty())
+    fail(Error{"--spec: draft needs --draft-model FILE", "spec"});
   if (auto st = so.validate(); !st) fail(st.error());
 
   ModelFile file = unwrap(open_model_file(o.engine.model_path));
+  std::unique_ptr<Transformer> draft;
+  if (!o.draft_path.empty()) {
+    ModelFile draft_file = unwrap(open_model_file(o.draft_path));
+    if (auto st = check_draft_vocabulary(file, draft_file, o.engine.tokenizer_path, o.draft_tokenizer_path); !st)
+      fail(st.error());
+    prefault(draft_file);
+    draft = unwrap(Transformer::from_file(std::move(draft_file)));
+  }
   Tokenizer tokenizer = unwrap(tokenizer_for_model(file, o.engine.tokenizer_path));
   routes.chat = unwrap(server::chat_renderer_for_model(file));
   routes.served_model_name = o.served_model_name.empty()
@@ -112,10 +129,14 @@ std::unique_ptr<ServingEngine> load_engine(const ServeOptions& o, server::Servin
                                  : o.served_model_name;
   prefault(file);
   auto model = unwrap(Transformer::from_file(std::move(file)));
-  auto engine = unwrap(ServingEngine::create(std::move(model), std::move(tokenizer), so));
-  spdlog::info("model {} served as '{}': {} kv cache, max_seq_len {}, prefix caching {}", o.engine.model_path,
-               routes.served_model_name, o.kv_cache, engine->max_seq_len(),
-               so.kv_mode == KvCacheMode::Paged && so.enable_prefix_caching ? "on" : "off");
+  auto engine = unwrap(ServingEngine::create(std::move(model), std::move(tokenizer), so, std::move(draft)));
+  spdlog::info("model {} served as '{}': {} kv cache, max_seq_len {}, prefix caching {}, speculation {}{}",
+               o.engine.model_path, routes.served_model_name, o.kv_cache, engine->max_seq_len(),
+               so.kv_mode == KvCacheMode::Paged && so.enable_prefix_caching ? "on" : "off",
+               spec_method_name(so.spec_method),
+               so.spec_method == SpecMethod::None ? "" : fmt::format(" (K = {})", so.spec_tokens));
+  if (!o.draft_path.empty()) spdlog::info("draft model {}: its own KV pool of {} blocks", o.draft_path,
+                                          engine->capacity().pool_blocks);
   return engine;
 }
 
@@ -178,6 +199,17 @@ void add_serve_command(CLI::App& app) {
                   "Tokens one forward step processes (prompt chunks and decode tokens)")
       ->capture_default_str();
   cmd->add_flag("--no-prefix-caching", o->no_prefix_caching, "Do not reuse the KV blocks of shared prompt prefixes");
+  cmd->add_option("--spec", o->spec,
+                  "Speculative decoding by default for requests: off, ngram (prompt lookup) or draft (needs "
+                  "--draft-model; the default when one is given)")
+      ->check(CLI::IsMember({"off", "ngram", "draft"}));
+  cmd->add_option("--spec-tokens", o->spec_tokens, "Draft tokens verified per sequence per step (1..8)")
+      ->check(CLI::Range(1, kMaxSpecTokens))
+      ->capture_default_str();
+  cmd->add_option("--draft-model", o->draft_path,
+                  "Draft model with the target's vocabulary (implies --spec draft); it has its own KV pool");
+  cmd->add_option("--draft-tokenizer", o->draft_tokenizer_path,
+                  "Tokenizer of a llama2.c draft model (default: found beside it)");
   cmd->add_option("--served-model-name", o->served_model_name,
                   "Model name the OpenAI API reports (default: the model file's name without extension)");
   cmd->callback([o] { serve(*o); });

@@ -29,6 +29,8 @@ class ContiguousKvPolicy final : public KvPolicy {
   void computed(const Sequence& seq) override {}
   void fork(const Sequence& parent, const Sequence& child) override;
   void release(const Sequence& seq) override;
+  // The reservation stays whole: slots past n_tokens are simply written again later.
+  void rollback(const Sequence&, int64_t) override {}
 
  private:
   KvCacheManager& kv_;

@@ -70,6 +70,15 @@ void EngineMetricsRecorder::request_finished(double latency_seconds) {
   observe(m_.request_latency, latency_seconds);
 }
 
+void EngineMetricsRecorder::verification(int32_t proposed, int32_t accepted) {
+  m_.spec_proposed_total += static_cast<uint64_t>(proposed);
+  m_.spec_accepted_total += static_cast<uint64_t>(accepted);
+  ++m_.spec_verify_steps_total;
+  auto& h = m_.spec_accepted_histogram;
+  if (h.size() <= static_cast<size_t>(accepted)) h.resize(static_cast<size_t>(accepted) + 1, 0);
+  ++h[static_cast<size_t>(accepted)];
+}
+
 EngineMetrics EngineMetricsRecorder::snapshot(int64_t running, int64_t waiting, int64_t blocks_used,
                                               int64_t blocks_total) const {
   EngineMetrics m = m_;

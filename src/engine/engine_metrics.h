@@ -33,6 +33,7 @@ class EngineMetricsRecorder {
   void request_finished(double latency_seconds);
   void request_cancelled() { ++m_.requests_cancelled_total; }
   void request_rejected() { ++m_.requests_rejected_total; }
+  void verification(int32_t proposed, int32_t accepted);
 
   // The counters with the gauges filled in.
   EngineMetrics snapshot(int64_t running, int64_t waiting, int64_t blocks_used, int64_t blocks_total) const;

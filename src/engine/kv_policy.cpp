@@ -55,4 +55,9 @@ void PagedKvPolicy::release(const Sequence& seq) {
   HELIX_CHECK(st.has_value(), "release: {}", st.error().message);
 }
 
+void PagedKvPolicy::rollback(const Sequence& seq, int64_t n_tokens) {
+  const auto st = kv_.truncate(seq.id, n_tokens);
+  HELIX_CHECK(st.has_value(), "rollback: {}", st.error().message);
+}
+
 }  // namespace helix

@@ -39,6 +39,8 @@ class KvPolicy {
   virtual void fork(const Sequence& parent, const Sequence& child) = 0;
   // Gives back every block the sequence holds.
   virtual void release(const Sequence& seq) = 0;
+  // Keeps the sequence's first n_tokens slots (rejected speculative drafts are dropped).
+  virtual void rollback(const Sequence& seq, int64_t n_tokens) = 0;
 };
 
 class PagedKvPolicy final : public KvPolicy {
@@ -57,6 +59,7 @@ class PagedKvPolicy final : public KvPolicy {
   void computed(const Sequence& seq) override;
   void fork(const Sequence& parent, const Sequence& child) override;
   void release(const Sequence& seq) override;
+  void rollback(const Sequence& seq, int64_t n_tokens) override;
 
  private:
   KvCacheManager& kv_;

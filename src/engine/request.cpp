@@ -48,12 +48,13 @@ RequestUsage RequestState::usage() const {
   return usage_;
 }
 
-void RequestState::push_token(int32_t index, int32_t token) {
+void RequestState::push_token(int32_t index, int32_t token, TokenSource source) {
   {
     std::lock_guard lock(mutex_);
     TokenEvent e;
     e.index = index;
     e.token = token;
+    e.source = source;
     events_.push_back(std::move(e));
   }
   cv_.notify_all();
@@ -82,6 +83,26 @@ void RequestState::set_prompt_usage(int64_t prompt_tokens, int64_t cached_prompt
 void RequestState::add_completion_tokens(int64_t n) {
   std::lock_guard lock(mutex_);
   usage_.completion_tokens += n;
+}
+
+void RequestState::add_target_forward() {
+  std::lock_guard lock(mutex_);
+  ++usage_.target_forwards;
+}
+
+void RequestState::init_speculation(int32_t spec_tokens) {
+  std::lock_guard lock(mutex_);
+  usage_.spec_accepted_histogram.assign(static_cast<size_t>(spec_tokens) + 1, 0);
+}
+
+void RequestState::add_verification(int32_t proposed, int32_t accepted) {
+  std::lock_guard lock(mutex_);
+  usage_.spec_proposed += proposed;
+  usage_.spec_accepted += accepted;
+  ++usage_.spec_verify_steps;
+  auto& h = usage_.spec_accepted_histogram;
+  if (h.size() <= static_cast<size_t>(accepted)) h.resize(static_cast<size_t>(accepted) + 1, 0);
+  ++h[static_cast<size_t>(accepted)];
 }
 
 Sequence::Sequence(SeqId id_, int32_t choice_, std::vector<int32_t> prompt, SamplingParams sampling)

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/serving_engine.h"
+#include "engine/speculative/proposer.h"
 #include "kv/kv_ids.h"
 #include "model/sampler.h"
 
@@ -52,11 +53,15 @@ class RequestState {
 
   // Engine side: never blocks beyond the short internal lock.
   bool cancel_requested() const { return cancel_.load(std::memory_order_acquire); }
-  void push_token(int32_t index, int32_t token);
+  void push_token(int32_t index, int32_t token, TokenSource source = TokenSource::Target);
   // Ends choice `index` (each choice ends exactly once).
   void finish_choice(int32_t index, FinishKind kind, std::string error = {});
   void set_prompt_usage(int64_t prompt_tokens, int64_t cached_prompt_tokens);
   void add_completion_tokens(int64_t n);
+  void add_target_forward();
+  // Sizes the accepted-per-step histogram for spec_tokens drafts per step.
+  void init_speculation(int32_t spec_tokens);
+  void add_verification(int32_t proposed, int32_t accepted);
 
  private:
   const uint64_t id_;
@@ -87,6 +92,15 @@ struct Sequence {
   bool running = false;
   Sampler sampler;              // its random state travels with the sequence through preemptions
   EngineClock::time_point last_token_time{};
+  // Speculative decoding. For one step, `drafts` tokens are appended to `tokens` so the scheduler schedules
+  // and budgets them like any others; verification cuts `tokens` back to the context plus the kept drafts.
+  int32_t drafts = 0;
+  Proposal proposal;              // this step's drafts (and their distributions when sampled)
+  bool proposed = false;          // the proposer was asked this step: it expects on_accept
+  bool in_proposer = false;       // the proposer holds state for this sequence (dropped on preemption)
+  std::vector<int32_t> verified;  // this step's verified tokens: accepted drafts, then the target's token
+  int32_t verified_accepted = 0;
+  int32_t verified_proposed = 0;
 
   int64_t num_tokens() const { return static_cast<int64_t>(tokens.size()); }
   int64_t pending_tokens() const { return num_tokens() - computed; }
@@ -104,6 +118,9 @@ struct Request {
   int32_t choices_left = 0;
   std::vector<bool> choice_done;  // per choice: its finish event was sent
   bool cancelled = false;
+  SpecMethod spec = SpecMethod::None;  // resolved at submission
+  int32_t spec_tokens = 0;
+  uint64_t last_forward_step = 0;       // the last engine step that computed tokens of this request
   std::vector<std::unique_ptr<Sequence>> sequences;
 };
 

@@ -15,10 +15,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
 #include "engine/batch_generator.h"
+#include "engine/speculative/speculative_stats.h"
 #include "kv/kv_event.h"
 #include "kv/kv_snapshot.h"
 #include "kv/memory_math.h"
@@ -30,6 +32,15 @@ namespace helix {
 
 enum class KvCacheMode { Paged, Contiguous };
 
+// Speculative decoding inside the engine: where a decoding sequence's drafts come from. None decodes one token
+// per step; Ngram looks the context's tail up earlier in the context; Draft runs the server's draft model.
+enum class SpecMethod { None, Ngram, Draft };
+inline constexpr int32_t kMaxSpecTokens = 8;  // most drafts verified per sequence per step
+
+std::string_view spec_method_name(SpecMethod method);  // "off", "ngram", "draft"
+// "off" / "none", "ngram", "draft"; the error names `param`.
+Result<SpecMethod> parse_spec_method(std::string_view text, const std::string& param);
+
 struct ServingOptions {
   EngineOptions engine;                 // block size, pool (num_blocks / kv_budget_mib), kv dtype, threads, max_seq_len
   KvCacheMode kv_mode = KvCacheMode::Paged;
@@ -38,6 +49,8 @@ struct ServingOptions {
   double watermark = 0.01;              // fraction of the pool kept free when admitting (paged mode)
   bool enable_prefix_caching = true;    // paged mode only
   int64_t capacity_mean_tokens = 512;   // mean sequence length the start-up capacity line assumes
+  SpecMethod spec_method = SpecMethod::None;  // requests' default; Draft needs the draft model given to create()
+  int32_t spec_tokens = 4;              // K: most drafts per sequence per step (1..kMaxSpecTokens)
 
   Status validate() const;  // errors name the flag
 };
@@ -50,6 +63,8 @@ struct RequestParams {
   int32_t n = 1;                   // parallel samples sharing the prompt's blocks (fork)
   std::vector<int32_t> stop_ids;   // a choice ends after emitting one of these (not included in the output)
   bool ignore_eos = false;         // else the tokenizer's end-of-generation ids stop too
+  std::optional<SpecMethod> speculation;  // unset: the server's spec_method; Draft needs a loaded draft model
+  int32_t spec_tokens = 0;                // drafts per step; 0: the server's spec_tokens
 };
 
 enum class FinishKind { None, Length, Stop, Cancelled, Error };
@@ -58,6 +73,7 @@ enum class FinishKind { None, Length, Stop, Cancelled, Error };
 struct TokenEvent {
   int32_t index = 0;
   std::optional<int32_t> token;   // set for a generated token
+  TokenSource source = TokenSource::Target;  // Draft: an accepted draft; Target: the target's own token
   FinishKind finish = FinishKind::None;
   std::string error;              // when finish == Error
 };
@@ -66,6 +82,12 @@ struct RequestUsage {
   int64_t prompt_tokens = 0;
   int64_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache
   int64_t completion_tokens = 0;     // over all n choices (a stop token that ended a choice counts)
+  int64_t target_forwards = 0;       // engine steps whose forward computed tokens of this request
+  int64_t spec_proposed = 0;         // drafts the target verified
+  int64_t spec_accepted = 0;         // drafts kept and emitted
+  int64_t spec_verify_steps = 0;     // sequence steps that verified at least one draft
+  // [n]: verification steps that kept exactly n drafts, n = 0..spec_tokens (empty without speculation).
+  std::vector<int64_t> spec_accepted_histogram;
 };
 
 // A submitted request's view for the HTTP handler. Thread-safe. Dropping every reference cancels the request.
@@ -98,6 +120,9 @@ struct EngineMetrics {
   uint64_t prefix_queries_tokens = 0, prefix_hits_tokens = 0;
   uint64_t prompt_tokens_total = 0, generation_tokens_total = 0;
   uint64_t requests_finished_total = 0, requests_cancelled_total = 0, requests_rejected_total = 0;
+  uint64_t spec_proposed_total = 0, spec_accepted_total = 0, spec_verify_steps_total = 0;
+  std::vector<uint64_t> spec_accepted_histogram = std::vector<uint64_t>(kMaxSpecTokens + 1, 0);  // [n]: steps keeping n
+  int64_t draft_kv_blocks_used = 0, draft_kv_blocks_total = 0;  // the draft model's pool (0 without one)
   Histogram time_to_first_token, time_per_output_token, request_latency;
 };
 
@@ -111,8 +136,11 @@ struct CapacityReport {
 class ServingEngine {
  public:
   virtual ~ServingEngine() = default;
+  // draft (optional): a draft model with the target's vocabulary (check_draft_vocabulary first); it gets its
+  // own paged KV pool of the target's block size and block count.
   static Result<std::unique_ptr<ServingEngine>> create(std::unique_ptr<Transformer> model, Tokenizer tokenizer,
-                                                       const ServingOptions& options);
+                                                       const ServingOptions& options,
+                                                       std::unique_ptr<Transformer> draft = nullptr);
 
   virtual void start() = 0;  // launches the engine thread
   virtual void stop() = 0;   // finishes the current step, cancels everything, joins
@@ -130,6 +158,9 @@ class ServingEngine {
 
   virtual EngineMetrics metrics() const = 0;
   virtual KvSnapshot kv_snapshot() const = 0;  // the block map now (owners, fill, ref counts, cached prefixes)
+  // The draft model's pool (its sequences carry the target's sequence ids); nullopt without a draft model.
+  virtual std::optional<KvSnapshot> draft_kv_snapshot() const { return std::nullopt; }
+  virtual bool has_draft_model() const { return false; }
   // /compare/memory?source=live: paged = blocks held now; traditional = what a contiguous cache would reserve
   // for the same running sequences (max_seq_len each).
   virtual MemoryComparison live_memory() const = 0;

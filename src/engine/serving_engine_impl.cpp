@@ -6,15 +6,19 @@
 
 #include "engine/contiguous_kv_policy.h"
 #include "engine/request_handle_impl.h"
+#include "engine/speculative/draft_verifier.h"
 #include "kv/memory_math.h"
 
 namespace helix {
 
 Result<std::unique_ptr<ServingEngineImpl>> ServingEngineImpl::create(std::unique_ptr<Transformer> model,
                                                                      Tokenizer tokenizer,
-                                                                     const ServingOptions& options) {
+                                                                     const ServingOptions& options,
+                                                                     std::unique_ptr<Transformer> draft) {
   HELIX_TRY(options.validate());
   if (!model) return errorf("serving engine: no model");
+  if (options.spec_method == SpecMethod::Draft && !draft)
+    return make_error("--spec: draft needs a draft model (--draft-model FILE)", "spec");
   ModelShape shape = model->shape();
   shape.kv_dtype = options.engine.kv_dtype;
   auto max_seq_len = resolve_max_seq_len(shape, options.engine);
@@ -40,15 +44,28 @@ Result<std::unique_ptr<ServingEngineImpl>> ServingEngineImpl::create(std::unique
   const int threads =
       options.engine.threads > 0 ? options.engine.threads : static_cast<int>(std::thread::hardware_concurrency());
   auto pool = std::make_unique<ThreadPool>(std::max(1, threads));
-  return std::unique_ptr<ServingEngineImpl>(
-      new ServingEngineImpl(std::move(model), std::move(tokenizer), options, *max_seq_len, std::move(storage_ptr),
-                            std::make_unique<KvCacheManager>(std::move(*kv)), std::move(pool)));
+  std::unique_ptr<DraftModelProposer> draft_proposer;
+  if (draft) {
+    // A pool the target's size holds every sequence the target's does: a draft caches fewer tokens.
+    ProposerEnv env;
+    env.pool = pool.get();
+    env.block_size = options.engine.block_size;
+    env.num_blocks = *num_blocks;
+    env.kv_dtype = options.engine.kv_dtype;
+    env.prefill_chunk_tokens = options.engine.prefill_chunk_tokens;
+    env.vocab_size = shape.vocab_size;
+    draft_proposer = std::make_unique<DraftModelProposer>(std::move(draft));
+    if (auto st = draft_proposer->prepare(env); !st) return make_error(st.error().message, "draft_model");
+  }
+  return std::unique_ptr<ServingEngineImpl>(new ServingEngineImpl(
+      std::move(model), std::move(tokenizer), options, *max_seq_len, std::move(storage_ptr),
+      std::make_unique<KvCacheManager>(std::move(*kv)), std::move(pool), std::move(draft_proposer)));
 }
 
 ServingEngineImpl::ServingEngineImpl(std::unique_ptr<Transformer> model, Tokenizer tokenizer,
                                      const ServingOptions& options, int64_t max_seq_len,
                                      std::unique_ptr<KvStorage> storage, std::unique_ptr<KvCacheManager> kv,
-                                     std::unique_ptr<ThreadPool> pool)
+                                     std::unique_ptr<ThreadPool> pool, std::unique_ptr<DraftModelProposer> draft)
     : model_(std::move(model)),
       tokenizer_(std::move(tokenizer)),
       options_(options),
@@ -56,7 +73,8 @@ ServingEngineImpl::ServingEngineImpl(std::unique_ptr<Transformer> model, Tokeniz
       storage_(std::move(storage)),
       kv_(std::move(kv)),
       pool_(std::move(pool)),
-      signal_(std::make_shared<EngineSignal>()) {
+      signal_(std::make_shared<EngineSignal>()),
+      draft_(std::move(draft)) {
   ModelShape shape = model_->shape();
   shape.kv_dtype = storage_->dtype();
   kv_bytes_per_token_ = shape.kv_bytes_per_token();
@@ -159,6 +177,11 @@ Status ServingEngineImpl::check_fits(const RequestParams& p) const {
                                   options_.max_running, p.n),
                       "n");
   HELIX_TRY(p.sampling.validate());
+  if (p.speculation == SpecMethod::Draft && !draft_)
+    return make_error("speculation: draft needs a draft model (helix serve --draft-model FILE)", "speculation");
+  if (p.spec_tokens != 0 && (p.spec_tokens < 1 || p.spec_tokens > kMaxSpecTokens))
+    return make_error(fmt::format("spec_tokens: must be between 1 and {}, got {}", kMaxSpecTokens, p.spec_tokens),
+                      "spec_tokens");
   if (prompt >= max_seq_len_)
     return make_error(fmt::format("prompt: {} tokens leave no room to generate within max_seq_len {}", prompt,
                                   max_seq_len_),
@@ -199,6 +222,9 @@ Result<std::shared_ptr<RequestHandle>> ServingEngineImpl::submit(RequestParams p
   r->submitted = EngineClock::now();
   r->choices_left = params.n;
   r->choice_done.assign(static_cast<size_t>(params.n), false);
+  r->spec = params.speculation.value_or(options_.spec_method);
+  r->spec_tokens = params.spec_tokens > 0 ? params.spec_tokens : options_.spec_tokens;
+  if (r->spec != SpecMethod::None) r->state->init_speculation(r->spec_tokens);
   r->params = std::move(params);
   auto handle = std::make_shared<RequestHandleImpl>(r->state);
   {
@@ -244,8 +270,11 @@ void ServingEngineImpl::handle_cancellations() {
 void ServingEngineImpl::cancel_request(Request& r) {
   if (r.choices_left == 0) return;
   r.cancelled = true;
-  for (auto& seq : r.sequences)
-    if (!r.choice_done[static_cast<size_t>(seq->choice)]) scheduler_->finish(seq.get());
+  for (auto& seq : r.sequences) {
+    if (r.choice_done[static_cast<size_t>(seq->choice)]) continue;
+    drop_from_proposer(*seq);
+    scheduler_->finish(seq.get());
+  }
   // Choices not forked yet have no sequence: they end here too.
   for (int32_t c = 0; c < r.params.n; ++c) {
     if (r.choice_done[static_cast<size_t>(c)]) continue;
@@ -283,21 +312,34 @@ bool ServingEngineImpl::step() {
   std::vector<SequenceStep> batch;
   std::vector<KvEvent> events;
   bool worked = false;
+  int64_t batch_rows = 0;  // logits rows the forward returns
   {
     std::lock_guard lock(mutex_);
     const size_t before = requests_.size();
     take_incoming();
     worked = requests_.size() != before;
     handle_cancellations();
+    propose_drafts();
     out = scheduler_->schedule();
+    settle_drafts(out);
     note_admissions(out);
+    ++step_index_;
+    row_start_.clear();
     for (const ScheduledChunk& c : out.chunks) {
       SequenceStep s;
       s.tokens = std::span<const int32_t>(c.seq->tokens).subspan(static_cast<size_t>(c.start_pos),
                                                                  static_cast<size_t>(c.n_tokens));
       s.start_pos = c.start_pos;
       s.block_table = kv_->table(c.seq->id)->ids();
+      s.all_logits = c.seq->drafts > 0;
+      row_start_.push_back(batch_rows);
+      batch_rows += s.all_logits ? c.n_tokens : 1;
       batch.push_back(s);
+      Request& r = *c.seq->request;
+      if (r.last_forward_step != step_index_) {
+        r.last_forward_step = step_index_;
+        r.state->add_target_forward();
+      }
     }
     events.swap(pending_events_);
   }
@@ -305,10 +347,12 @@ bool ServingEngineImpl::step() {
   if (batch.empty()) return worked || !out.preempted.empty();
 
   // Nothing but this thread changes the tokens and block tables the batch points into.
-  model_->forward(batch, kv_layers_, *pool_, logits_);
+  const int64_t rows = model_->forward(batch, kv_layers_, *pool_, logits_);
+  HELIX_CHECK(rows == batch_rows, "forward gave {} logits rows, the batch asked for {}", rows, batch_rows);
 
   {
     std::lock_guard lock(mutex_);
+    verify_speculation(out);  // before commit: only kept tokens may reach the prefix cache
     scheduler_->commit(out);
     handle_output(out);
     erase_done_requests();
@@ -324,7 +368,11 @@ void ServingEngineImpl::handle_output(const SchedulerOutput& out) {
   for (size_t b = 0; b < out.chunks.size(); ++b) {
     Sequence& seq = *out.chunks[b].seq;
     if (seq.computed < seq.num_tokens()) continue;  // a prompt chunk: no token yet
-    std::span<float> row(&logits_[b * static_cast<size_t>(vocab)], static_cast<size_t>(vocab));
+    if (!seq.verified.empty()) {
+      emit_verified(seq, now);
+      continue;
+    }
+    std::span<float> row(&logits_[static_cast<size_t>(row_start_[b] * vocab)], static_cast<size_t>(vocab));
     if (seq.forks_pending == 0) {
       sample_and_emit(seq, row, now);
       continue;
@@ -354,8 +402,12 @@ void ServingEngineImpl::handle_output(const SchedulerOutput& out) {
 }
 
 void ServingEngineImpl::sample_and_emit(Sequence& seq, std::span<float> logits, EngineClock::time_point now) {
+  emit_token(seq, seq.sampler.sample(logits, seq.tokens), TokenSource::Target, now, /*append=*/true);
+}
+
+bool ServingEngineImpl::emit_token(Sequence& seq, int32_t token, TokenSource source, EngineClock::time_point now,
+                                   bool append) {
   Request& r = *seq.request;
-  const int32_t token = seq.sampler.sample(logits, seq.tokens);
   ++seq.generated;
   r.state->add_completion_tokens(1);
   metrics_.generated(1);
@@ -372,18 +424,170 @@ void ServingEngineImpl::sample_and_emit(Sequence& seq, std::span<float> logits, 
                     (!r.params.ignore_eos && tokenizer_.is_eog(token));
   if (stop) {
     finish_sequence(seq, FinishKind::Stop);  // the stop token is not part of the output
-    return;
+    return true;
   }
-  r.state->push_token(seq.choice, token);
+  r.state->push_token(seq.choice, token, source);
   if (seq.generated >= r.params.max_tokens) {
     finish_sequence(seq, FinishKind::Length);
-    return;
+    return true;
   }
-  seq.tokens.push_back(token);
+  if (append) seq.tokens.push_back(token);
+  return false;
+}
+
+Proposer* ServingEngineImpl::proposer_for(SpecMethod method) {
+  switch (method) {
+    case SpecMethod::Ngram: return &ngram_;
+    case SpecMethod::Draft: return draft_.get();
+    case SpecMethod::None: break;
+  }
+  return nullptr;
+}
+
+void ServingEngineImpl::drop_from_proposer(Sequence& seq) {
+  seq.proposed = false;
+  if (!seq.in_proposer) return;
+  seq.in_proposer = false;
+  if (Proposer* p = proposer_for(seq.request->spec)) p->remove_sequence(seq.id);
+}
+
+void ServingEngineImpl::propose_drafts() {
+  std::vector<ProposeRequest> requests;
+  std::vector<Sequence*> seqs;
+  std::vector<Proposal> proposals;
+  for (SpecMethod method : {SpecMethod::Ngram, SpecMethod::Draft}) {
+    Proposer* proposer = proposer_for(method);
+    if (!proposer) continue;
+    requests.clear();
+    seqs.clear();
+    for (Sequence* seq : scheduler_->running()) {
+      const Request& r = *seq->request;
+      // Only a sequence decoding (its one pending token is the last sampled) verifies drafts.
+      if (r.spec != method || seq->forks_pending > 0 || seq->generated == 0 || seq->pending_tokens() != 1) continue;
+      // The target adds a token after the drafts: never draft past max_tokens.
+      const int64_t k = std::min<int64_t>(r.spec_tokens, r.params.max_tokens - seq->generated - 1);
+      if (k < 1) continue;
+      if (!seq->in_proposer) {
+        if (auto st = proposer->add_sequence(seq->id, seq->sampler.params()); !st) {
+          spdlog::warn("speculative decoding ({}): sequence {}: {}", proposer->name(), seq->id.value,
+                       st.error().message);
+          continue;
+        }
+        seq->in_proposer = true;
+      }
+      requests.push_back(ProposeRequest{seq->id, seq->tokens, static_cast<int32_t>(k)});
+      seqs.push_back(seq);
+    }
+    if (requests.empty()) continue;
+    if (auto st = proposer->propose(requests, proposals); !st) {
+      // A full draft pool (each of n choices holds its own prompt there) costs the speculation, not the request:
+      // those sequences decode plainly this step and their draft state starts over.
+      spdlog::warn("speculative decoding ({}): {}; {} sequences decode without drafts this step", proposer->name(),
+                   st.error().message, seqs.size());
+      for (Sequence* seq : seqs) drop_from_proposer(*seq);
+      continue;
+    }
+    HELIX_CHECK(proposals.size() == requests.size(), "proposer {} answered {} of {} requests", proposer->name(),
+                proposals.size(), requests.size());
+    const int64_t vocab = model_->shape().vocab_size;
+    for (size_t j = 0; j < seqs.size(); ++j) {
+      Sequence& seq = *seqs[j];
+      Proposal& p = proposals[j];
+      HELIX_CHECK(static_cast<int32_t>(p.tokens.size()) <= requests[j].k, "{} drafts, {} asked for", p.tokens.size(),
+                  requests[j].k);
+      HELIX_CHECK(p.dists.empty() || p.dists.size() == p.tokens.size(), "{} draft distributions for {} drafts",
+                  p.dists.size(), p.tokens.size());
+      for (int32_t t : p.tokens) HELIX_CHECK(t >= 0 && t < vocab, "draft token {} outside the vocabulary", t);
+      seq.proposal = std::move(p);
+      seq.proposed = true;
+      seq.drafts = static_cast<int32_t>(seq.proposal.tokens.size());
+      seq.tokens.insert(seq.tokens.end(), seq.proposal.tokens.begin(), seq.proposal.tokens.end());
+    }
+  }
+}
+
+namespace {
+
+// Keeps the first `keep` of a sequence's appended drafts.
+void cut_drafts(Sequence& seq, int32_t keep) {
+  if (keep >= seq.drafts) return;
+  seq.tokens.resize(seq.tokens.size() - static_cast<size_t>(seq.drafts - keep));
+  seq.proposal.tokens.resize(static_cast<size_t>(keep));
+  if (!seq.proposal.dists.empty()) seq.proposal.dists.resize(static_cast<size_t>(keep));
+  seq.drafts = keep;
+}
+
+}  // namespace
+
+void ServingEngineImpl::settle_drafts(const SchedulerOutput& out) {
+  for (Sequence* seq : out.preempted) {
+    cut_drafts(*seq, 0);
+    drop_from_proposer(*seq);  // re-added, with a fresh draft cache, once it runs again
+  }
+  std::vector<Sequence*> scheduled;
+  for (const ScheduledChunk& c : out.chunks) {
+    if (!c.seq->proposed) continue;
+    // The chunk is [last token + drafts]; a budget cut leaves fewer drafts.
+    cut_drafts(*c.seq, static_cast<int32_t>(c.n_tokens - 1));
+    scheduled.push_back(c.seq);
+  }
+  for (Sequence* seq : scheduler_->running()) {
+    if (!seq->proposed || std::find(scheduled.begin(), scheduled.end(), seq) != scheduled.end()) continue;
+    // Left out by the budget: its context does not grow this step, and a proposer's state can only roll back
+    // to the context it proposed from, so the state starts over (a draft model recomputes its cache).
+    cut_drafts(*seq, 0);
+    drop_from_proposer(*seq);
+  }
+}
+
+void ServingEngineImpl::verify_speculation(SchedulerOutput& out) {
+  const int64_t vocab = model_->shape().vocab_size;
+  for (size_t b = 0; b < out.chunks.size(); ++b) {
+    ScheduledChunk& c = out.chunks[b];
+    Sequence& seq = *c.seq;
+    if (!seq.proposed) continue;
+    seq.proposed = false;
+    Proposer* proposer = proposer_for(seq.request->spec);
+    if (seq.drafts == 0) {  // nothing to verify: a plain decode step
+      proposer->on_accept(seq.id, 0);
+      continue;
+    }
+    const int64_t context_len = c.start_pos + 1;
+    const std::span<float> rows(&logits_[static_cast<size_t>(row_start_[b] * vocab)],
+                                static_cast<size_t>((seq.drafts + 1) * vocab));
+    VerifiedTokens v = verify_drafts(rows, vocab, seq.proposal,
+                                     std::span<const int32_t>(seq.tokens).first(static_cast<size_t>(context_len)),
+                                     seq.sampler);
+    // The kept drafts stay computed; the target's own token is fed next step like any sampled token.
+    seq.tokens.resize(static_cast<size_t>(context_len + v.accepted));
+    c.n_tokens = 1 + v.accepted;
+    seq.kv_tokens = context_len + v.accepted;
+    policy_->rollback(seq, seq.kv_tokens);
+    proposer->on_accept(seq.id, v.accepted);
+    seq.verified = std::move(v.tokens);
+    seq.verified_accepted = v.accepted;
+    seq.verified_proposed = seq.drafts;
+    seq.drafts = 0;
+  }
+}
+
+void ServingEngineImpl::emit_verified(Sequence& seq, EngineClock::time_point now) {
+  Request& r = *seq.request;
+  const std::vector<int32_t> tokens = std::move(seq.verified);
+  seq.verified.clear();
+  int32_t accepted = 0;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const bool draft = static_cast<int32_t>(i) < seq.verified_accepted;
+    accepted += draft ? 1 : 0;
+    if (emit_token(seq, tokens[i], draft ? TokenSource::Draft : TokenSource::Target, now, /*append=*/!draft)) break;
+  }
+  metrics_.verification(seq.verified_proposed, accepted);
+  r.state->add_verification(seq.verified_proposed, accepted);
 }
 
 void ServingEngineImpl::finish_sequence(Sequence& seq, FinishKind kind) {
   Request& r = *seq.request;
+  drop_from_proposer(seq);
   scheduler_->finish(&seq);  // blocks back now, usable by this very step's successors
   r.choice_done[static_cast<size_t>(seq.choice)] = true;
   --r.choices_left;
@@ -423,7 +627,17 @@ EngineMetrics ServingEngineImpl::metrics() const {
                                       static_cast<int64_t>(scheduler_->waiting().size()) + incoming,
                                       kv_->num_used_blocks(), kv_->num_total_blocks());
   m.requests_rejected_total = rejected_.load(std::memory_order_relaxed);
+  if (draft_) {
+    m.draft_kv_blocks_used = draft_->kv()->num_used_blocks();
+    m.draft_kv_blocks_total = draft_->kv()->num_total_blocks();
+  }
   return m;
+}
+
+std::optional<KvSnapshot> ServingEngineImpl::draft_kv_snapshot() const {
+  std::lock_guard lock(mutex_);
+  if (!draft_) return std::nullopt;
+  return draft_->kv()->snapshot();
 }
 
 KvSnapshot ServingEngineImpl::kv_snapshot() const {

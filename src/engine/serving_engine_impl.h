@@ -6,6 +6,12 @@
 // and metrics see the state at step boundaries and never wait for a forward. Clients touch only their
 // RequestState and the incoming queue. KV events are queued under mutex_ and handed to subscribers after it
 // is released.
+// Speculative decoding: before scheduling, each decoding sequence whose request speculates gets up to K drafts
+// (one propose call per method for all of them), appended to its tokens so the scheduler budgets and allocates
+// them like any tokens; the forward scores them (a logits row each); verification keeps the accepted prefix
+// plus one target token, rolls the block table back, and only then does commit register full blocks in the
+// prefix cache, so no cached block ever holds a rejected draft. Drafting runs under mutex_ because snapshots
+// read the draft model's cache.
 #pragma once
 
 #include <atomic>
@@ -21,6 +27,8 @@
 #include "engine/request.h"
 #include "engine/scheduler.h"
 #include "engine/serving_engine.h"
+#include "engine/speculative/draft_model_proposer.h"
+#include "engine/speculative/ngram_proposer.h"
 #include "kernels/thread_pool.h"
 #include "kv/kv_storage.h"
 
@@ -29,7 +37,8 @@ namespace helix {
 class ServingEngineImpl final : public ServingEngine {
  public:
   static Result<std::unique_ptr<ServingEngineImpl>> create(std::unique_ptr<Transformer> model, Tokenizer tokenizer,
-                                                           const ServingOptions& options);
+                                                           const ServingOptions& options,
+                                                           std::unique_ptr<Transformer> draft = nullptr);
   ~ServingEngineImpl() override;
 
   void start() override;
@@ -45,6 +54,8 @@ class ServingEngineImpl final : public ServingEngine {
 
   EngineMetrics metrics() const override;
   KvSnapshot kv_snapshot() const override;
+  std::optional<KvSnapshot> draft_kv_snapshot() const override;
+  bool has_draft_model() const override { return draft_ != nullptr; }
   MemoryComparison live_memory() const override;
   uint64_t subscribe_kv_events(std::function<void(const KvEvent&)> callback) override;
   void unsubscribe_kv_events(uint64_t id) override;
@@ -59,7 +70,7 @@ class ServingEngineImpl final : public ServingEngine {
  private:
   ServingEngineImpl(std::unique_ptr<Transformer> model, Tokenizer tokenizer, const ServingOptions& options,
                     int64_t max_seq_len, std::unique_ptr<KvStorage> storage, std::unique_ptr<KvCacheManager> kv,
-                    std::unique_ptr<ThreadPool> pool);
+                    std::unique_ptr<ThreadPool> pool, std::unique_ptr<DraftModelProposer> draft);
   void run_loop();
   Status check_fits(const RequestParams& p) const;
 
@@ -69,6 +80,18 @@ class ServingEngineImpl final : public ServingEngine {
   void note_admissions(const SchedulerOutput& out);
   void handle_output(const SchedulerOutput& out);
   void sample_and_emit(Sequence& seq, std::span<float> logits, EngineClock::time_point now);
+  // Streams one generated token; true when it ended the sequence. `append`: feed it back next step (an
+  // accepted draft is already among the sequence's tokens).
+  bool emit_token(Sequence& seq, int32_t token, TokenSource source, EngineClock::time_point now, bool append);
+  Proposer* proposer_for(SpecMethod method);
+  void drop_from_proposer(Sequence& seq);
+  void propose_drafts();
+  // After scheduling: preempted sequences lose their drafts and proposer state, a chunk cut by the budget keeps
+  // only the drafts it covers, a sequence left out this step keeps none.
+  void settle_drafts(const SchedulerOutput& out);
+  // After the forward, before commit: accepts drafts, shortens chunks to the kept tokens, rolls back.
+  void verify_speculation(SchedulerOutput& out);
+  void emit_verified(Sequence& seq, EngineClock::time_point now);
   void finish_sequence(Sequence& seq, FinishKind kind);
   void cancel_request(Request& r);
   void erase_done_requests();
@@ -94,6 +117,10 @@ class ServingEngineImpl final : public ServingEngine {
   int64_t next_seq_id_ = 0;
   std::vector<KvEvent> pending_events_;
   std::vector<float> logits_;  // engine thread only
+  std::vector<int64_t> row_start_;  // engine thread only: each chunk's first logits row
+  uint64_t step_index_ = 0;
+  NgramProposer ngram_;
+  std::unique_ptr<DraftModelProposer> draft_;
 
   mutable std::mutex incoming_mutex_;
   std::vector<std::unique_ptr<Request>> incoming_;

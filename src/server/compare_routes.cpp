@@ -3,6 +3,7 @@
 // 400 when the request cannot be read (unparsable number, unknown or repeated parameter, or a theory parameter
 // given with source=live), 422 when it can but asks for the impossible (zero, over the context, more blocks than
 // the pool, unknown model, live figures without a running model).
+// GET /compare/speculative: speculative_comparison.h; the same 400/422 rules, and 503 without a model.
 #include <fmt/format.h>
 
 #include "engine/serving_engine.h"
@@ -11,6 +12,7 @@
 #include "server/memory_json.h"
 #include "server/query_params.h"
 #include "server/routes.h"
+#include "server/speculative_comparison.h"
 
 namespace helix::server {
 
@@ -85,12 +87,66 @@ void handle_compare_memory(const ServingEngine* engine, const httplib::Request& 
   send_json(res, memory_comparison_json(*comparison));
 }
 
+constexpr const char* kDefaultComparePrompt = "Once upon a time";
+constexpr int64_t kDefaultCompareTokens = 64;
+
+void handle_compare_speculative(ServingEngine* engine, const httplib::Request& req, httplib::Response& res) {
+  auto params = QueryParams::parse(query_of_target(req.target));
+  if (!params) return send_error(res, kStatusBadRequest, params.error());
+  if (auto ok = params->check({"prompt", "max_tokens", "method", "spec_tokens"}); !ok)
+    return send_error(res, kStatusBadRequest, ok.error());
+  if (!engine)
+    return send_error(res, kStatusUnavailable, "no model loaded: start the server with a model (helix serve -m FILE)");
+  auto max_tokens = params->get_int64("max_tokens");
+  if (!max_tokens) return send_error(res, kStatusBadRequest, max_tokens.error());
+  auto spec_tokens = params->get_int64("spec_tokens");
+  if (!spec_tokens) return send_error(res, kStatusBadRequest, spec_tokens.error());
+
+  SpeculativeCompareQuery query;
+  query.max_tokens = max_tokens->value_or(kDefaultCompareTokens);
+  if (query.max_tokens < 1 || query.max_tokens > kMaxCompareTokens)
+    return send_error(res, kStatusUnprocessable,
+                      fmt::format("max_tokens: must be between 1 and {}, got {}", kMaxCompareTokens, query.max_tokens),
+                      "max_tokens");
+  const ServingOptions& so = engine->options();
+  const int64_t k = spec_tokens->value_or(so.spec_tokens);
+  if (k < 1 || k > kMaxSpecTokens)
+    return send_error(res, kStatusUnprocessable,
+                      fmt::format("spec_tokens: must be between 1 and {}, got {}", kMaxSpecTokens, k), "spec_tokens");
+  query.spec_tokens = static_cast<int32_t>(k);
+  query.method = so.spec_method == SpecMethod::None ? SpecMethod::Ngram : so.spec_method;
+  if (auto method = params->get("method")) {
+    if (*method != "ngram" && *method != "draft")
+      return send_error(res, kStatusUnprocessable,
+                        fmt::format("method: must be ngram or draft, got {}", quote_for_message(*method)), "method");
+    query.method = *method == "draft" ? SpecMethod::Draft : SpecMethod::Ngram;
+  }
+  if (query.method == SpecMethod::Draft && !engine->has_draft_model())
+    return send_error(res, kStatusUnprocessable,
+                      "method: draft needs a draft model (start the server with --draft-model FILE)", "method");
+  query.prompt = engine->tokenizer().encode(params->get("prompt").value_or(kDefaultComparePrompt), /*add_bos=*/true);
+  if (query.prompt.empty()) return send_error(res, kStatusUnprocessable, "prompt: encodes to no tokens", "prompt");
+
+  auto body = compare_speculative(*engine, query);
+  if (!body) {
+    const Error& e = body.error();
+    // A refusal names what the client gave (prompt too long, max_tokens over the context); without a param the
+    // engine is stopping.
+    return send_error(res, e.param.empty() ? kStatusUnavailable : kStatusUnprocessable, e);
+  }
+  send_json(res, *body);
+}
+
 }  // namespace
 
-void add_compare_routes(HttpServer& server, const ServingEngine* engine) {
+void add_compare_routes(HttpServer& server, ServingEngine* engine) {
   server.add_route(HttpMethod::Get, "/compare/memory", [engine](const httplib::Request& req, httplib::Response& res) {
     handle_compare_memory(engine, req, res);
   });
+  server.add_route(HttpMethod::Get, "/compare/speculative",
+                   [engine](const httplib::Request& req, httplib::Response& res) {
+                     handle_compare_speculative(engine, req, res);
+                   });
 }
 
 }  // namespace helix::server

@@ -35,6 +35,18 @@ json kv_snapshot_json(const KvSnapshot& s) {
           {"free_queue", s.free_queue}};
 }
 
+json draft_kv_json(const KvSnapshot& s) {
+  json sequences = json::array();
+  for (const KvSeqInfo& q : s.sequences)
+    sequences.push_back({{"seq", q.seq}, {"num_tokens", q.num_tokens}, {"block_ids", q.block_ids}});
+  return {{"block_size", s.block_size},
+          {"num_blocks", s.num_blocks},
+          {"used_blocks", s.used_blocks},
+          {"free_blocks", s.free_blocks},
+          {"usage", s.usage},
+          {"sequences", std::move(sequences)}};
+}
+
 json kv_event_json(const KvEvent& e, uint64_t index, int64_t timestamp_ms) {
   json blocks = json::array();
   for (BlockId b : e.blocks) blocks.push_back(b.value);

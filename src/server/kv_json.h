@@ -15,6 +15,10 @@ namespace helix::server {
 // num_cached_blocks, block_ids} and the free queue (next evicted first).
 nlohmann::json kv_snapshot_json(const KvSnapshot& s);
 
+// The draft model's pool, smaller: totals (block_size, num_blocks, used/free blocks, usage) and every sequence
+// {seq (the target's sequence id), num_tokens, block_ids}.
+nlohmann::json draft_kv_json(const KvSnapshot& s);
+
 // {"index", "type", "seq" (null for pool events), "blocks", "timestamp" (ms since the Unix epoch)}.
 nlohmann::json kv_event_json(const KvEvent& e, uint64_t index, int64_t timestamp_ms);
 

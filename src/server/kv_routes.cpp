@@ -1,4 +1,5 @@
-// GET /kv/blocks: the KV cache's block map now. GET /kv/events: KV events as they happen, as server-sent events
+// GET /kv/blocks: the KV cache's block map now, with a "draft" section (the draft model's own pool: size, used,
+// per-sequence blocks) when the server runs a draft model for speculative decoding. GET /kv/events: KV events as they happen, as server-sent events
 // (`data: {"index", "type", "seq", "blocks", "timestamp"}`), with a keep-alive comment when idle and a
 // {"type": "dropped", "count"} event when the client fell more than its queue behind. A client's subscription
 // ends when it disconnects.
@@ -63,7 +64,9 @@ struct KvEventStream {
 
 void add_kv_routes(HttpServer& server, ServingEngine& engine, const ServingRoutesOptions& options) {
   server.add_route(HttpMethod::Get, "/kv/blocks", [&engine](const httplib::Request&, httplib::Response& res) {
-    send_json(res, kv_snapshot_json(engine.kv_snapshot()));
+    nlohmann::json body = kv_snapshot_json(engine.kv_snapshot());
+    if (auto draft = engine.draft_kv_snapshot()) body["draft"] = draft_kv_json(*draft);
+    send_json(res, body);
   });
   const size_t capacity = options.kv_events_queue;
   const auto keepalive = options.kv_events_keepalive;

@@ -234,6 +234,7 @@ json openapi_document() {
   };
 
   add_serving_openapi(paths, schemas);
+  add_speculative_openapi(paths, schemas);
 
   return {
       {"openapi", "3.0.3"},
@@ -251,6 +252,7 @@ json openapi_document() {
         {{"name", "models"}, {"description", "Model shapes"}},
         {{"name", "openai"}, {"description", "OpenAI-compatible generation (with a model loaded)"}},
         {{"name", "engine"}, {"description", "The serving engine: metrics and the live KV cache"}},
+        {{"name", "speculative"}, {"description", "Speculative decoding compared with plain decoding"}},
         {{"name", "meta"}, {"description", "Health and documentation"}}}},
       {"paths", paths},
       {"components", {{"schemas", schemas}, {"responses", responses}}},

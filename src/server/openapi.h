@@ -10,5 +10,7 @@ nlohmann::json openapi_document();
 
 // The serving routes' paths and schemas (openapi_serving.cpp), added to the document's.
 void add_serving_openapi(nlohmann::json& paths, nlohmann::json& schemas);
+// GET /compare/speculative (openapi_speculative.cpp).
+void add_speculative_openapi(nlohmann::json& paths, nlohmann::json& schemas);
 
 }  // namespace helix::server

@@ -188,7 +188,18 @@ json kv_blocks_schema() {
                                           {"hit_tokens", field("integer", "Tokens found cached.")}})},
                  {"blocks", array_of(block, "Every block, by id.")},
                  {"sequences", array_of(seq, "Every sequence, by id.")},
-                 {"free_queue", array_of({{"type", "integer"}}, "Free blocks, next evicted first.")}});
+                 {"free_queue", array_of({{"type", "integer"}}, "Free blocks, next evicted first.")},
+                 {"draft", object({{"block_size", field("integer", "Tokens per block (the target's).")},
+                                   {"num_blocks", field("integer", "Blocks in the draft model's pool.")},
+                                   {"used_blocks", field("integer", "Blocks held.")},
+                                   {"free_blocks", field("integer", "num_blocks - used_blocks.")},
+                                   {"usage", field("number", "used_blocks / num_blocks, 0..1.")},
+                                   {"sequences",
+                                    array_of(object({{"seq", field("integer", "The target's sequence id.")},
+                                                     {"num_tokens", field("integer", "Tokens in the draft cache.")},
+                                                     {"block_ids", array_of({{"type", "integer"}}, "")}}),
+                                             "Sequences the draft model drafts for.")}},
+                                  {}, "The draft model's own KV pool; present only with --draft-model.")}});
 }
 
 json kv_event_schema() {
@@ -230,7 +241,14 @@ json metrics_json_schema() {
                                             {"rejected", field("integer", "")}})},
                  {"time_to_first_token_seconds", ref("Histogram")},
                  {"time_per_output_token_seconds", ref("Histogram")},
-                 {"request_latency_seconds", ref("Histogram")}});
+                 {"request_latency_seconds", ref("Histogram")},
+                 {"spec_proposed_tokens_total", field("integer", "Speculative draft tokens verified.")},
+                 {"spec_accepted_tokens_total", field("integer", "Draft tokens accepted.")},
+                 {"spec_verify_steps_total", field("integer", "Sequence steps that verified drafts.")},
+                 {"spec_accepted_per_step", array_of({{"type", "integer"}}, "[n]: verification steps that kept "
+                                                                            "exactly n drafts.")},
+                 {"draft_kv_blocks_used", field("integer", "Draft model KV blocks held (0 without one).")},
+                 {"draft_kv_blocks_total", field("integer", "Draft model KV pool blocks (0 without one).")}});
 }
 
 json get(json operation) { return {{"get", std::move(operation)}}; }

@@ -80,6 +80,13 @@ std::vector<std::pair<Labels, double>> preemption_samples(const EngineMetrics& m
   return out;
 }
 
+std::vector<std::pair<Labels, double>> accepted_per_step_samples(const EngineMetrics& m) {
+  std::vector<std::pair<Labels, double>> out;
+  for (size_t n = 0; n < m.spec_accepted_histogram.size(); ++n)
+    out.push_back({{{"accepted", std::to_string(n)}}, static_cast<double>(m.spec_accepted_histogram[n])});
+  return out;
+}
+
 nlohmann::json histogram_json(const Histogram& h) {
   nlohmann::json buckets = nlohmann::json::array();
   for (size_t i = 0; i < h.upper_bounds.size(); ++i)
@@ -109,6 +116,18 @@ std::string metrics_prometheus_text(const EngineMetrics& m) {
                    {{{{"outcome", "finished"}}, static_cast<double>(m.requests_finished_total)},
                     {{{"outcome", "cancelled"}}, static_cast<double>(m.requests_cancelled_total)},
                     {{{"outcome", "rejected"}}, static_cast<double>(m.requests_rejected_total)}});
+  w.counter("helix_spec_proposed_tokens_total", "Speculative draft tokens the target verified.",
+            static_cast<double>(m.spec_proposed_total));
+  w.counter("helix_spec_accepted_tokens_total", "Speculative draft tokens accepted and emitted.",
+            static_cast<double>(m.spec_accepted_total));
+  w.counter("helix_spec_verify_steps_total", "Sequence steps that verified at least one draft token.",
+            static_cast<double>(m.spec_verify_steps_total));
+  w.counter_family("helix_spec_accepted_per_step_total", "Verification steps by the number of drafts they kept.",
+                   accepted_per_step_samples(m));
+  w.gauge("helix_draft_kv_blocks_used", "Draft model KV cache blocks held by sequences (0 without a draft model).",
+          m.draft_kv_blocks_used);
+  w.gauge("helix_draft_kv_blocks_total", "Draft model KV cache blocks in its pool (0 without a draft model).",
+          m.draft_kv_blocks_total);
   w.histogram("helix_time_to_first_token_seconds", "Time from submission to a request's first token.",
               m.time_to_first_token);
   w.histogram("helix_time_per_output_token_seconds", "Time between consecutive generated tokens of a request.",
@@ -135,6 +154,12 @@ nlohmann::json metrics_json(const EngineMetrics& m) {
            {{"finished", m.requests_finished_total},
             {"cancelled", m.requests_cancelled_total},
             {"rejected", m.requests_rejected_total}}},
+          {"spec_proposed_tokens_total", m.spec_proposed_total},
+          {"spec_accepted_tokens_total", m.spec_accepted_total},
+          {"spec_verify_steps_total", m.spec_verify_steps_total},
+          {"spec_accepted_per_step", m.spec_accepted_histogram},
+          {"draft_kv_blocks_used", m.draft_kv_blocks_used},
+          {"draft_kv_blocks_total", m.draft_kv_blocks_total},
           {"time_to_first_token_seconds", histogram_json(m.time_to_first_token)},
           {"time_per_output_token_seconds", histogram_json(m.time_per_output_token)},
           {"request_latency_seconds", histogram_json(m.request_latency)}};

@@ -17,12 +17,13 @@ class ServingEngine;
 
 namespace helix::server {
 
-// GET /compare/memory (compare_routes.cpp). With an engine, source=live answers from it; without, 422.
-void add_compare_routes(HttpServer& server, const ServingEngine* engine = nullptr);
+// GET /compare/memory and GET /compare/speculative (compare_routes.cpp). With an engine, /compare/memory's
+// source=live answers from it and /compare/speculative runs on it; without, 422 and 503.
+void add_compare_routes(HttpServer& server, ServingEngine* engine = nullptr);
 void add_model_routes(HttpServer& server);    // GET /models/presets            (model_routes.cpp)
 void add_meta_routes(HttpServer& server);     // GET /health, GET /openapi.json (meta_routes.cpp)
 
-inline void add_foundation_routes(HttpServer& server, const ServingEngine* engine = nullptr) {
+inline void add_foundation_routes(HttpServer& server, ServingEngine* engine = nullptr) {
   add_meta_routes(server);
   add_model_routes(server);
   add_compare_routes(server, engine);

@@ -20,7 +20,7 @@ class TestServer {
   // `setup` may add routes before the server binds; `engine` answers /compare/memory?source=live.
   explicit TestServer(server::HttpServerOptions options = {},
                       const std::function<void(server::HttpServer&)>& setup = nullptr,
-                      const ServingEngine* engine = nullptr) {
+                      ServingEngine* engine = nullptr) {
     spdlog::set_level(spdlog::level::warn);  // one line per request would drown the test output
     options.host = "127.0.0.1";
     options.port = 0;
