@@ -68,7 +68,7 @@ describe('SpeculativeSection', () => {
     expect($('.spinner')).not.toBeNull();
     expect(button().disabled).toBe(true);
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatch(/^\/compare\/speculative\?prompt=Once%20upon%20a%20time%20there/);
+    expect(calls[0]).toMatch(/^\/compare\/speculative\?prompt=The%20little%20girl%20said%2C%20%22I%20want/);
     expect(calls[0]).toMatch(/&max_tokens=64&method=ngram&spec_tokens=4$/);
     await act(async () => release());
     await flush();

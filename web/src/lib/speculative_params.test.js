@@ -15,8 +15,6 @@ describe('speculativeQuery', () => {
   });
 
   test('the default prompt repeats itself (prompt lookup has n-grams to find)', () => {
-    const words = DEFAULT_SPEC_PARAMS.prompt.toLowerCase().match(/[a-z]+/g);
-    const bigrams = words.slice(1).map((w, i) => `${words[i]} ${w}`);
-    expect(bigrams.filter((b) => b === 'little cat')).toHaveLength(4);
+    expect(DEFAULT_SPEC_PARAMS.prompt.split('said, "I want to play with your ball."')).toHaveLength(3);
   });
 });

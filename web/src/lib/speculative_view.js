@@ -36,10 +36,11 @@ export function formatSeconds(seconds) {
   return n < 10 ? `${(n * 1000).toFixed(1)} ms` : `${n.toFixed(2)} s`;
 }
 
-// Milliseconds with one decimal: 1.25 -> "1.3 ms" (toFixed rounding).
+// Milliseconds: two decimals below 10 ms (small models answer in fractions of one), else one.
 export function formatMs(ms) {
   const n = finite(ms);
-  return n === null ? '–' : `${n.toFixed(1)} ms`;
+  if (n === null) return '–';
+  return `${n.toFixed(Math.abs(n) < 10 ? 2 : 1)} ms`;
 }
 
 // The four cards, in order (baseline, speculative, speedup, acceptance).

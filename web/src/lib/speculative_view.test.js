@@ -32,7 +32,9 @@ describe('formatting', () => {
     expect(formatRate(0)).toBe('0.00 %');
     expect(formatSeconds(0.0788)).toBe('78.8 ms');
     expect(formatSeconds(12.345)).toBe('12.35 s'); // 12.345 is stored as 12.3450000000000006
-    expect(formatMs(1.2)).toBe('1.2 ms');
+    expect(formatMs(1.2)).toBe('1.20 ms');
+    expect(formatMs(0.142673)).toBe('0.14 ms');
+    expect(formatMs(12.25)).toBe('12.3 ms'); // 12.25 is exact in binary; toFixed rounds half up here
   });
 });
 
@@ -84,8 +86,8 @@ describe('token spans', () => {
     const spans = tokenSpans(SPEC_API.tokens);
     expect(spans).toHaveLength(12);
     expect(spans.filter((s) => s.source === 'draft').map((s) => s.index)).toEqual([1, 2, 3, 6, 7, 8, 9]);
-    expect(spans[0].title).toBe('#1 · id 412 · target · baseline 2.0 ms · speculative 3.0 ms');
-    expect(spans[1].title).toBe('#2 · id 17 · accepted draft · baseline 4.0 ms · speculative 6.0 ms');
+    expect(spans[0].title).toBe('#1 · id 412 · target · baseline 2.00 ms · speculative 3.00 ms');
+    expect(spans[1].title).toBe('#2 · id 17 · accepted draft · baseline 4.00 ms · speculative 6.00 ms');
     expect(spans[11]).toMatchObject({ text: '\n', display: '↵\n' });
     expect(tokenSpans([{ id: 0, text: '', source: 'weird' }])[0]).toMatchObject({ source: 'target', display: '∅' });
   });
