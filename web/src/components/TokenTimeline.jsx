@@ -70,6 +70,10 @@ export default function TokenTimeline({ data }) {
           Speculative: last token at {lastS ? formatMs(lastS[1]) : '–'}
         </span>
       </div>
+      <p className="muted spec-panel-note">
+        Wall-clock times on the server, from submit. A small model decodes a token in a fraction of a millisecond, so
+        they vary from run to run; the target forwards saved do not.
+      </p>
     </div>
   );
 }
