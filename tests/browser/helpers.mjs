@@ -65,7 +65,7 @@ export function freePort() {
   });
 }
 
-// Starts `helix serve --host 127.0.0.1 --port P --web-dir web/dist [args]` and waits until it answers.
+// Starts `helix serve --host 127.0.0.1 --port P --web-dir web/dist [args...]` and waits until it answers.
 export async function startHelix({ timeoutMs = 20000, args = [] } = {}) {
   if (!existsSync(HELIX_BINARY)) throw new Error(`helix binary not found at ${HELIX_BINARY} (set HELIX_BINARY)`);
   await ensureWebDist();
