@@ -1,11 +1,20 @@
 import { useMemo } from 'react';
 import ComparisonPage from './components/ComparisonPage.jsx';
+import SpeculativeSection from './components/SpeculativeSection.jsx';
 import { resolveApiBase } from './lib/api.js';
 import { Link, matchRoute, usePath } from './lib/router.js';
 
+// The comparison page: speculative decoding first, then memory.
+const comparison = (api) => (
+  <>
+    <SpeculativeSection apiBase={api} />
+    <ComparisonPage apiBase={api} />
+  </>
+);
+
 const ROUTES = [
-  { path: '/', element: (api) => <ComparisonPage apiBase={api} /> },
-  { path: '/comparison', element: (api) => <ComparisonPage apiBase={api} /> },
+  { path: '/', element: comparison },
+  { path: '/comparison', element: comparison },
 ];
 
 function NotFound({ path }) {
