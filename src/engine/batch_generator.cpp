@@ -50,29 +50,33 @@ Result<int64_t> resolve_pool_blocks(const ModelShape& model_shape, const EngineO
   return num_blocks;
 }
 
-Result<std::unique_ptr<BatchGenerator>> BatchGenerator::create(std::unique_ptr<Transformer> model,
-                                                               const EngineOptions& options) {
+Result<GeneratorResources> make_generator_resources(const ModelShape& model_shape, const EngineOptions& options) {
   HELIX_TRY(options.validate());
-  ModelShape shape = model->shape();
+  ModelShape shape = model_shape;
   shape.kv_dtype = options.kv_dtype;
-  auto max_seq_len_or = resolve_max_seq_len(shape, options);
-  HELIX_TRY(max_seq_len_or);
-  const int64_t max_seq_len = *max_seq_len_or;
-  auto num_blocks_or = resolve_pool_blocks(shape, options, max_seq_len);
-  HELIX_TRY(num_blocks_or);
-  const int64_t num_blocks = *num_blocks_or;
-  auto storage = KvStorage::create(shape, num_blocks, options.block_size);
+  auto max_seq_len = resolve_max_seq_len(shape, options);
+  HELIX_TRY(max_seq_len);
+  auto num_blocks = resolve_pool_blocks(shape, options, *max_seq_len);
+  HELIX_TRY(num_blocks);
+  auto storage = KvStorage::create(shape, *num_blocks, options.block_size);
   HELIX_TRY(storage);
   KvCacheConfig kv_config;
-  kv_config.num_blocks = static_cast<int32_t>(num_blocks);
+  kv_config.num_blocks = static_cast<int32_t>(*num_blocks);
   kv_config.block_size = options.block_size;
   kv_config.enable_prefix_caching = options.enable_prefix_caching;
   auto kv = KvCacheManager::create(kv_config);
   HELIX_TRY(kv);
   const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-  auto pool = std::make_unique<ThreadPool>(std::max(1, threads));
-  return std::unique_ptr<BatchGenerator>(new BatchGenerator(std::move(model), std::move(*storage), std::move(*kv),
-                                                            std::move(pool), max_seq_len, options));
+  return GeneratorResources{std::move(*storage), std::move(*kv), std::make_unique<ThreadPool>(std::max(1, threads)),
+                            *max_seq_len, *num_blocks};
+}
+
+Result<std::unique_ptr<BatchGenerator>> BatchGenerator::create(std::unique_ptr<Transformer> model,
+                                                               const EngineOptions& options) {
+  auto r = make_generator_resources(model->shape(), options);
+  HELIX_TRY(r);
+  return std::unique_ptr<BatchGenerator>(new BatchGenerator(std::move(model), std::move(r->storage), std::move(r->kv),
+                                                            std::move(r->pool), r->max_seq_len, options));
 }
 
 BatchGenerator::BatchGenerator(std::unique_ptr<Transformer> model, KvStorage storage, KvCacheManager kv,

@@ -40,6 +40,17 @@ Result<int64_t> resolve_max_seq_len(const ModelShape& shape, const EngineOptions
 // 16 sequences of max_seq_len.
 Result<int64_t> resolve_pool_blocks(const ModelShape& shape, const EngineOptions& options, int64_t max_seq_len);
 
+// What a fixed-batch generator needs besides its model: the paged pool (storage and its block manager),
+// sized by resolve_pool_blocks, and the threads.
+struct GeneratorResources {
+  KvStorage storage;
+  KvCacheManager kv;
+  std::unique_ptr<ThreadPool> pool;
+  int64_t max_seq_len = 0;
+  int64_t num_blocks = 0;
+};
+Result<GeneratorResources> make_generator_resources(const ModelShape& shape, const EngineOptions& options);
+
 struct GenerationRequest {
   std::vector<int32_t> prompt;  // token ids, BOS included when wanted
   int64_t max_new_tokens = 16;

@@ -151,7 +151,9 @@ TEST_P(SpeculativeGolden, GreedyFromBosIsTheGoldenIds) {
   // One forward for the prompt (it yields token 1); each of the others yields 1 + its accepted drafts.
   EXPECT_EQ(u.target_forwards, 1 + (n - 1 - u.spec_accepted));
   EXPECT_EQ(m.generation_tokens_total, static_cast<uint64_t>(n));
-  if (method == SpecMethod::Draft && draft_kind == 0) EXPECT_EQ(u.spec_accepted, u.spec_proposed);  // same model
+  if (method == SpecMethod::Draft && draft_kind == 0) {
+    EXPECT_EQ(u.spec_accepted, u.spec_proposed);  // same model
+  }
   expect_pools_empty(*engine);
 }
 

@@ -123,7 +123,9 @@ void expect_consistent(const json& r, const std::string& method, int64_t k) {
   EXPECT_EQ(r["tokens"][0]["source"], "target");
   const double proposed = spec["proposed"];
   EXPECT_DOUBLE_EQ(r["acceptance_rate"].get<double>(), proposed > 0 ? accepted / proposed : 0.0);
-  if (steps > 0) EXPECT_DOUBLE_EQ(r["mean_accepted_per_step"].get<double>(), static_cast<double>(accepted) / steps);
+  if (steps > 0) {
+    EXPECT_DOUBLE_EQ(r["mean_accepted_per_step"].get<double>(), static_cast<double>(accepted) / steps);
+  }
   EXPECT_NEAR(spec["tokens_per_second"].get<double>(), generated / spec["seconds"].get<double>(), 1e-6);
   EXPECT_NEAR(r["speedup"].get<double>(),
               spec["tokens_per_second"].get<double>() / base["tokens_per_second"].get<double>(), 1e-9);

@@ -24,43 +24,20 @@ Result<std::unique_ptr<SpeculativeGenerator>> SpeculativeGenerator::create(std::
   HELIX_TRY(options.validate());
   HELIX_TRY(spec.validate());
   if (!proposer) return errorf("speculative decoding: no proposer");
-  // Pool sizing as BatchGenerator::create, so a speculative run and a plain one hold the same blocks.
-  ModelShape shape = target->shape();
-  shape.kv_dtype = options.kv_dtype;
-  const int64_t max_seq_len = options.max_seq_len > 0 ? options.max_seq_len : shape.context_length;
-  if (max_seq_len > shape.context_length)
-    return make_error(fmt::format("--max-seq-len: {} is over the model's context length {}", max_seq_len,
-                                  shape.context_length),
-                      "max_seq_len");
-  int64_t num_blocks = options.num_blocks;
-  if (num_blocks == 0 && options.kv_budget_mib > 0) {
-    auto n = KvStorage::num_blocks_for_budget(shape, options.kv_budget_mib, options.block_size);
-    HELIX_TRY(n);
-    num_blocks = *n;
-  }
-  if (num_blocks == 0) num_blocks = 16 * ((max_seq_len + options.block_size - 1) / options.block_size);
-  auto storage = KvStorage::create(shape, num_blocks, options.block_size);
-  HELIX_TRY(storage);
-  KvCacheConfig kv_config;
-  kv_config.num_blocks = static_cast<int32_t>(num_blocks);
-  kv_config.block_size = options.block_size;
-  kv_config.enable_prefix_caching = options.enable_prefix_caching;
-  auto kv = KvCacheManager::create(kv_config);
-  HELIX_TRY(kv);
-  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-  auto pool = std::make_unique<ThreadPool>(std::max(1, threads));
-
+  // The pool as BatchGenerator sizes it, so a speculative run and a plain one hold the same blocks.
+  auto r = make_generator_resources(target->shape(), options);
+  HELIX_TRY(r);
   ProposerEnv env;
-  env.pool = pool.get();
+  env.pool = r->pool.get();
   env.block_size = options.block_size;
-  env.num_blocks = num_blocks;
+  env.num_blocks = r->num_blocks;
   env.kv_dtype = options.kv_dtype;
   env.prefill_chunk_tokens = options.prefill_chunk_tokens;
-  env.vocab_size = shape.vocab_size;
+  env.vocab_size = target->shape().vocab_size;
   HELIX_TRY(proposer->prepare(env));
-  return std::unique_ptr<SpeculativeGenerator>(new SpeculativeGenerator(std::move(target), std::move(*storage),
-                                                                        std::move(*kv), std::move(pool),
-                                                                        std::move(proposer), max_seq_len, options, spec));
+  return std::unique_ptr<SpeculativeGenerator>(new SpeculativeGenerator(std::move(target), std::move(r->storage),
+                                                                        std::move(r->kv), std::move(r->pool),
+                                                                        std::move(proposer), r->max_seq_len, options, spec));
 }
 
 SpeculativeGenerator::SpeculativeGenerator(std::unique_ptr<Transformer> model, KvStorage storage, KvCacheManager kv,
