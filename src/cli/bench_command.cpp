@@ -71,16 +71,22 @@ void run_bench(BenchOptions o) {
   const ModelShape& s = g->model().shape();
   const Weights& w = g->model().weights();
   const double bytes_per_token = static_cast<double>(w.bytes_read_per_token());
-  const double bandwidth_gbps = measure_read_bandwidth_gbps(g->pool());
-
-  std::vector<double> pp, tg, batched;
+  // The read bandwidth is measured again right before each generation run, and each run is judged against
+  // its own: on a shared machine the bandwidth moves by tens of percent within a minute.
+  std::vector<double> pp, tg, batched, bandwidths, fractions;
   for (int r = 0; r < o.repetitions; ++r) {
     if (o.prompt_tokens > 0) pp.push_back(run_once(*g, 1, o.prompt_tokens, 1, 100 + r).prompt_tokens_per_second());
-    if (o.gen_tokens > 0) tg.push_back(run_once(*g, 1, 1, o.gen_tokens + 1, 200 + r).decode_tokens_per_second());
+    if (o.gen_tokens > 0 || r == 0) bandwidths.push_back(measure_read_bandwidth_gbps(g->pool()));
+    if (o.gen_tokens > 0) {
+      tg.push_back(run_once(*g, 1, 1, o.gen_tokens + 1, 200 + r).decode_tokens_per_second());
+      fractions.push_back(tg.back() * bytes_per_token / 1e9 / bandwidths.back());
+    }
     if (o.batch > 1 && o.gen_tokens > 0)
       batched.push_back(run_once(*g, o.batch, 1, o.gen_tokens + 1, 300 + r).decode_tokens_per_second());
   }
-  const Spread pps = Spread::of(pp), tgs = Spread::of(tg), bs = Spread::of(batched);
+  const Spread pps = Spread::of(pp), tgs = Spread::of(tg), bs = Spread::of(batched), bws = Spread::of(bandwidths);
+  const Spread fractions_spread = Spread::of(fractions);
+  const double bandwidth_gbps = bws.mean;
   const double implied_gbps = tgs.mean * bytes_per_token / 1e9;
   const double bound_tps = bandwidth_gbps * 1e9 / bytes_per_token;
 
@@ -91,12 +97,13 @@ void run_bench(BenchOptions o) {
                         {"weight_bytes", w.total_matrix_bytes()},
                         {"bytes_read_per_token", w.bytes_read_per_token()},
                         {"measured_bandwidth_gbps", bandwidth_gbps},
+                        {"measured_bandwidth_gbps_spread", bws.json()},
                         {"bandwidth_bound_tokens_per_second", bound_tps},
                         {"repetitions", o.repetitions}};
     if (!pp.empty()) j["pp"] = {{"tokens", o.prompt_tokens}, {"tokens_per_second", pps.json()}};
     if (!tg.empty())
       j["tg"] = {{"tokens", o.gen_tokens}, {"tokens_per_second", tgs.json()}, {"implied_bandwidth_gbps", implied_gbps},
-                 {"fraction_of_bandwidth", implied_gbps / bandwidth_gbps}};
+                 {"fraction_of_bandwidth", fractions_spread.json()}};
     if (!batched.empty())
       j["batch"] = {{"sequences", o.batch}, {"tokens", o.gen_tokens}, {"tokens_per_second", bs.json()},
                     {"speedup_over_single", bs.mean / tgs.mean}};
@@ -109,13 +116,16 @@ void run_bench(BenchOptions o) {
              static_cast<double>(w.total_matrix_bytes()) / (1 << 30), bytes_per_token / 1e9);
   fmt::print("threads: {}, kernels: {}, kv cache: {} blocks of {} ({})\n", g->pool().size(), isa_name(active_isa()),
              g->kv().num_total_blocks(), g->kv().block_size(), dtype_name(g->storage().dtype()));
-  fmt::print("measured read bandwidth: {:.1f} GB/s -> bandwidth bound {:.1f} tok/s\n\n", bandwidth_gbps, bound_tps);
+  fmt::print("measured read bandwidth: {:.1f} GB/s (min {:.1f}, max {:.1f}) -> bandwidth bound {:.1f} tok/s\n\n",
+             bandwidth_gbps, bws.min, bws.max, bound_tps);
   fmt::print("{:<22} {}\n", "test", "tokens/s over " + std::to_string(o.repetitions) + " runs");
   if (!pp.empty()) fmt::print("{:<22} {}\n", fmt::format("pp{}", o.prompt_tokens), pps.text());
   if (!tg.empty()) {
     fmt::print("{:<22} {}\n", fmt::format("tg{}", o.gen_tokens), tgs.text());
-    fmt::print("{:<22} {:.1f} GB/s of weights = {:.0f} % of measured bandwidth\n", "", implied_gbps,
-               100.0 * implied_gbps / bandwidth_gbps);
+    fmt::print("{:<22} {:.1f} GB/s of weights; per run {:.0f} ± {:.0f} % (min {:.0f}, max {:.0f}) of the bandwidth "
+               "measured just before it\n",
+               "", implied_gbps, 100 * fractions_spread.mean, 100 * fractions_spread.stddev, 100 * fractions_spread.min,
+               100 * fractions_spread.max);
   }
   if (!batched.empty())
     fmt::print("{:<22} {}   ({:.2f}x single stream, summed)\n", fmt::format("batch{} tg{}", o.batch, o.gen_tokens),
