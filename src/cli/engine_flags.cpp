@@ -18,9 +18,10 @@ void EngineFlags::add_to(CLI::App& cmd, bool model_required) {
   cmd.add_option("--kv-dtype", kv_dtype, "KV cache element type: f32 or f16")->capture_default_str();
   cmd.add_option("-t,--threads", threads, "Threads (default: every core)");
   cmd.add_option("--max-seq-len", max_seq_len, "Longest sequence (default: the model's context length)");
-  cmd.add_flag("--no-prepack{false}", prepack,
-               "Read q8_0/q4_0 weights in the file's layout instead of re-laying them out at load for the "
-               "AVX-512 kernels (same memory; decode is slower)");
+  cmd.add_flag_callback(
+      "--no-prepack", [this] { prepack = false; },
+      "Read q8_0/q4_0 weights in the file's layout instead of re-laying them out at load for the AVX-512 kernels "
+      "(same memory; decode is slower)");
 }
 
 EngineOptions EngineFlags::engine_options() const {
