@@ -65,13 +65,13 @@ export function freePort() {
   });
 }
 
-// Starts `helix serve --host 127.0.0.1 --port P --web-dir web/dist` and waits until it answers.
-export async function startHelix({ timeoutMs = 20000 } = {}) {
+// Starts `helix serve --host 127.0.0.1 --port P --web-dir web/dist [args...]` and waits until it answers.
+export async function startHelix({ timeoutMs = 20000, args = [] } = {}) {
   if (!existsSync(HELIX_BINARY)) throw new Error(`helix binary not found at ${HELIX_BINARY} (set HELIX_BINARY)`);
   await ensureWebDist();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(HELIX_BINARY, ['serve', '--host', '127.0.0.1', '--port', String(port), '--web-dir', WEB_DIST], {
+  const child = spawn(HELIX_BINARY, ['serve', '--host', '127.0.0.1', '--port', String(port), '--web-dir', WEB_DIST, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
