@@ -1,8 +1,8 @@
-import { BURST_LIMITS } from '../lib/live_burst.js';
+import { BURST_LIMITS, MAX_PARALLEL_REQUESTS } from '../lib/live_burst.js';
 import NumberField from './NumberField.jsx';
 
-// "Send demo burst": how many /v1/completions requests, how many tokens each may generate, the button, and
-// a status line (running / finished / failed, and the most blocks held at once since the burst began).
+// "Send demo burst": how many sequences, how many tokens each may generate, the button, and a status line
+// (sequences running / finished / failed, and the most blocks held at once since the burst began).
 export default function LiveBurst({ value, onChange, onSend, progress, peakBlocks, numBlocks, disabled }) {
   const running = progress !== null && progress.running > 0;
   let status = 'No burst sent yet.';
@@ -13,18 +13,18 @@ export default function LiveBurst({ value, onChange, onSend, progress, peakBlock
   return (
     <form className="live-burst panel" aria-label="Demo burst" onSubmit={(e) => e.preventDefault()}>
       <NumberField
-        id="burst-requests"
-        label="Requests in the burst"
-        value={value.requests}
-        min={BURST_LIMITS.requests.min}
-        max={BURST_LIMITS.requests.max}
-        onCommit={(requests) => onChange({ ...value, requests })}
-        hint="sent at once; every other one shares a prompt opening"
+        id="burst-sequences"
+        label="Sequences in the burst"
+        value={value.sequences}
+        min={BURST_LIMITS.sequences.min}
+        max={BURST_LIMITS.sequences.max}
+        onCommit={(sequences) => onChange({ ...value, sequences })}
+        hint={`sent at once as up to ${MAX_PARALLEL_REQUESTS} completions requests × n choices`}
         commitDelayMs={150}
       />
       <NumberField
         id="burst-max-tokens"
-        label="Max tokens per request"
+        label="Max tokens per sequence"
         value={value.maxTokens}
         min={BURST_LIMITS.maxTokens.min}
         max={BURST_LIMITS.maxTokens.max}

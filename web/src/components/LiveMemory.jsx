@@ -33,10 +33,10 @@ export default function LiveMemory({ apiBase = '', timeoutMs, EventSourceImpl })
   const onSend = async () => {
     if (sending.current) return;
     sending.current = true;
-    const { requests, maxTokens } = clampBurst(burst);
+    const { sequences, maxTokens } = clampBurst(burst);
     live.resetPeak();
     try {
-      await sendBurst({ apiBase, requests, maxTokens, onProgress: setProgress });
+      await sendBurst({ apiBase, sequences, maxTokens, onProgress: setProgress });
     } finally {
       sending.current = false;
     }
@@ -51,10 +51,9 @@ export default function LiveMemory({ apiBase = '', timeoutMs, EventSourceImpl })
         <span className="live-dot" aria-hidden="true" />
         {STATUS_TEXT[live.status]}
         {counts && live.status === 'live' && (
-          <span className="muted">
-            {' '}
-            · {counts.sequences} {counts.sequences === 1 ? 'sequence' : 'sequences'} holding blocks · {counts.shared} shared ·{' '}
-            {counts.cachedFree} cached free
+          <span className="muted" data-testid="live-counts">
+            {counts.sequences} {counts.sequences === 1 ? 'sequence' : 'sequences'} holding blocks · {counts.shared} shared ·{' '}
+            {counts.cachedFree} cached free · {counts.preempted} preempted
           </span>
         )}
       </p>

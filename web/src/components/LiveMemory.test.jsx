@@ -137,13 +137,13 @@ describe('live mode', () => {
     expect(text('live-peak-blocks')).toBe('4'); // 0, 1, 2, 5 held at once before sequence 4 ended
   });
 
-  test('the burst sends that many completions at once, every other one with the shared opening', async () => {
+  test('the burst sends its sequences as 4 requests of n choices, requests 0 and 2 with the shared opening', async () => {
     await render();
     await goLive();
-    const requests = $('#burst-requests');
+    const requests = $('#burst-sequences');
     await act(async () => {
       const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
-      setter.call(requests, '4');
+      setter.call(requests, '10');
       requests.dispatchEvent(new Event('input', { bubbles: true }));
       requests.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
     });
@@ -151,9 +151,10 @@ describe('live mode', () => {
     await act(async () => button.click());
     await flush();
     expect(posts).toHaveLength(4);
+    expect(posts.map((p) => p.n)).toEqual([3, 3, 2, 2]);
     expect(posts.map((p) => p.max_tokens)).toEqual([200, 200, 200, 200]);
     expect(posts[0].prompt.slice(0, 40)).toBe(posts[2].prompt.slice(0, 40));
     expect(posts[1].prompt.slice(0, 40)).not.toBe(posts[0].prompt.slice(0, 40));
-    expect(text('burst-status')).toBe('Done: 0 running · 4 finished');
+    expect(text('burst-status')).toBe('Done: 0 running · 10 finished');
   });
 });

@@ -37,7 +37,7 @@ export function useLiveKv(apiBase, active, { EventSourceImpl, timeoutMs } = {}) 
 
 // GET /compare/memory?source=live: fetched when `active` turns on, every `pollMs` while `polling`, and once
 // more when polling stops (the figures after the last request ended). { data, error }.
-export function useLiveMemory(apiBase, active, polling, { pollMs = 400, timeoutMs } = {}) {
+export function useLiveMemory(apiBase, active, polling, { pollMs = 250, timeoutMs } = {}) {
   const [result, setResult] = useState({ data: null, error: null });
   const fetchNow = useCallback(
     (signal) =>

@@ -235,5 +235,6 @@ export function liveCounts(state) {
     cachedFree,
     sequences: Object.keys(state.seqs).length,
     peak: state.peakUsedBlocks,
+    preempted: state.counts.preempted,
   };
 }

@@ -47,7 +47,7 @@ describe('fromSnapshot', () => {
     expect(s.seqTokens).toEqual({ 3: 6, 7: 5 });
     expect(s.usedBlocks).toBe(3);
     expect(s.peakUsedBlocks).toBe(3);
-    expect(liveCounts(s)).toEqual({ used: 3, free: 1, shared: 1, cachedFree: 1, sequences: 2, peak: 3 });
+    expect(liveCounts(s)).toEqual({ used: 3, free: 1, shared: 1, cachedFree: 1, sequences: 2, peak: 3, preempted: 0 });
   });
 
   test('a re-fetched snapshot of the same pool keeps the peak and counters', () => {
