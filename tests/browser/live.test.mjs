@@ -44,13 +44,15 @@ async function openLive(page) {
   await page.getByTestId('block-grid').waitFor();
   await page.evaluate(() => {
     const grid = document.querySelector('[data-testid="block-grid"]');
-    const stats = { maxUsed: 0, maxShared: 0, samples: 0, seqs: new Set() };
+    const stats = { maxUsed: 0, maxShared: 0, samples: 0, seqs: new Set(), sharedTitle: null, usedTitle: null };
     const sample = () => {
       const used = grid.querySelectorAll('[data-state="used"]');
       stats.samples += 1;
       stats.maxUsed = Math.max(stats.maxUsed, used.length);
       stats.maxShared = Math.max(stats.maxShared, grid.querySelectorAll('[data-shared="true"]').length);
       for (const c of used) stats.seqs.add(c.dataset.seq);
+      stats.usedTitle ??= used[0]?.title ?? null;
+      stats.sharedTitle ??= grid.querySelector('[data-shared="true"]')?.title ?? null;
     };
     new MutationObserver(sample).observe(grid, { subtree: true, attributes: true, attributeFilter: ['data-state', 'data-shared'] });
     window.__liveStats = () => ({ ...stats, seqs: stats.seqs.size });
@@ -106,12 +108,15 @@ describe('live memory mode', () => {
     // Requests 0 and 2 share a long opening, and each request's n choices fork from its prompt.
     const snap = await (await fetch(`${server.url}/kv/blocks`)).json();
     assert.ok(stats.maxShared > 0, `no shared block seen: ${JSON.stringify(stats)}`);
+    assert.match(stats.usedTitle, /^Block \d+: sequence \d+, tokens \d+/);
+    assert.match(stats.sharedTitle, /shared by \d+ sequences \(\d+(, \d+)+\)/);
     assert.equal(snap.used_blocks, 0);
     assert.ok(snap.cached_blocks > 0);
     assert.equal(await page.locator('[data-testid="block-grid"] .cell-cached').count(), snap.cached_blocks);
     assert.equal(await textOf(page, 'live-paged-value'), '0.00 MiB');
     console.log(`desktop burst: ${seconds.toFixed(1)} s, peak ${peak} blocks, grid max ${stats.maxUsed} used / ${stats.maxShared} shared, ` +
-      `${stats.seqs} sequences, ${stats.samples} grid changes, mid-burst screenshot: ${midShot}`);
+      `${stats.seqs} sequences, ${stats.samples} grid changes, mid-burst screenshot: ${midShot}; a shared block: ` +
+      `"${stats.sharedTitle}"`);
     assert.deepEqual(errors, []);
     await page.close();
   });

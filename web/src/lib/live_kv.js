@@ -215,7 +215,11 @@ export function liveBlockTitle(block) {
   const range =
     block.tokens === null ? `tokens from ${block.firstToken} (last block, filling)` : `tokens ${block.firstToken}–${block.lastToken}`;
   let text = `Block ${block.id}: sequence ${block.sequence}, ${range} · ref count ${block.refCount}`;
-  if (block.refCount > 1) text += `, shared by ${block.refCount} sequences (${block.owners.join(', ')})`;
+  if (block.refCount > 1) {
+    const shown = block.owners.slice(0, 8).join(', ');
+    const more = block.owners.length > 8 ? ` and ${block.owners.length - 8} more` : '';
+    text += `, shared by ${block.refCount} sequences (${shown}${more})`;
+  }
   if (block.cached) text += ' · cached prefix';
   return text;
 }

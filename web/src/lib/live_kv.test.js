@@ -177,6 +177,18 @@ describe('liveBlockMap', () => {
     expect(liveBlockTitle(map.blocks[2])).toBe('Block 2: sequence 3, tokens from 8 (last block, filling) · ref count 1');
   });
 
+  test('a block shared by many names the first 8 owners', () => {
+    const snap = {
+      block_size: 4,
+      num_blocks: 1,
+      blocks: [{ id: 0, tokens_filled: 4, cached: true, owners: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }],
+      sequences: Array.from({ length: 10 }, (_, i) => ({ seq: i + 1, num_tokens: 4, block_ids: [0] })),
+    };
+    expect(liveBlockMap(fromSnapshot(snap)).blocks[0].title).toBe(
+      'Block 0: sequence 1, tokens 0–3 · ref count 10, shared by 10 sequences (1, 2, 3, 4, 5, 6, 7, 8 and 2 more) · cached prefix',
+    );
+  });
+
   test('colours are stable per sequence id and wrap around the palette', () => {
     expect(seqColor(0)).toBe(SEQ_PALETTE[0]);
     expect(seqColor(12)).toBe(SEQ_PALETTE[0]);
