@@ -109,7 +109,7 @@ describe('live memory mode', () => {
     const snap = await (await fetch(`${server.url}/kv/blocks`)).json();
     assert.ok(stats.maxShared > 0, `no shared block seen: ${JSON.stringify(stats)}`);
     assert.match(stats.usedTitle, /^Block \d+: sequence \d+, tokens \d+/);
-    assert.match(stats.sharedTitle, /shared by \d+ sequences \(\d+(, \d+)+\)/);
+    assert.match(stats.sharedTitle, /ref count (\d+), shared by \1 sequences \(\d+(, \d+)+( and \d+ more)?\)/);
     assert.equal(snap.used_blocks, 0);
     assert.ok(snap.cached_blocks > 0);
     assert.equal(await page.locator('[data-testid="block-grid"] .cell-cached').count(), snap.cached_blocks);
