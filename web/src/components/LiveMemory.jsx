@@ -42,7 +42,7 @@ export default function LiveMemory({ apiBase = '', timeoutMs, EventSourceImpl })
     }
   };
 
-  const feedError = live.status === 'error' ? describeError(live.error, 'GET /kv/blocks') : null;
+  const feedError = live.status === 'error' ? describeError(live.error, 'Live block map') : null;
   const memoryError = memory.error ? describeError(memory.error, 'GET /compare/memory?source=live') : null;
 
   return (

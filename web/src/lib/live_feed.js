@@ -36,9 +36,12 @@ export class LiveKvFeed {
     this.source = es;
     es.onopen = () => this.resync();
     es.onmessage = (m) => this.receive(m.data);
-    // The browser reconnects on its own; the next open re-fetches the snapshot.
+    // The browser reconnects on its own (the next open re-fetches the snapshot), except after an answer that is
+    // not an event stream (readyState CLOSED): then there is nothing to follow.
     es.onerror = () => {
-      if (this.source === es && this.status !== 'error') this.setStatus('reconnecting');
+      if (this.source !== es) return;
+      if (es.readyState === 2) this.setStatus('error', new Error(`GET ${this.apiBase}/kv/events: not an event stream`));
+      else if (this.status !== 'error') this.setStatus('reconnecting');
     };
     return this;
   }

@@ -105,6 +105,19 @@ describe('LiveKvFeed', () => {
     feed.stop();
   });
 
+  test('a stream the browser gives up on (readyState CLOSED) is an error, not a reconnect', () => {
+    const feed = new LiveKvFeed({ EventSourceImpl: FakeEventSource, fetchImpl: async () => new Response('{}'), flushMs: 0 }).start();
+    const es = FakeEventSource.last;
+    es.readyState = 0;
+    es.onerror();
+    expect(feed.status).toBe('reconnecting');
+    es.readyState = 2;
+    es.onerror();
+    expect(feed.status).toBe('error');
+    expect(feed.error.message).toBe('GET /kv/events: not an event stream');
+    feed.stop();
+  });
+
   test('no model: /kv/blocks answers 404 and the feed says so', async () => {
     const fetchImpl = async () => new Response(JSON.stringify({ error: { message: 'not found' } }), { status: 404 });
     const feed = new LiveKvFeed({ EventSourceImpl: FakeEventSource, fetchImpl, flushMs: 0 }).start();
