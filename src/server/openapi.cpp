@@ -216,7 +216,10 @@ json openapi_document() {
           {"presets", {{"type", "array"}, {"items", ref("ModelPreset")}}}}}}},
       {"Health",
        {{"type", "object"},
-        {"properties", {{"status", field("string", "\"ok\".")}, {"version", field("string", "Helix version.")}}}}},
+        {"properties",
+         {{"status", field("string", "\"ok\".")},
+          {"version", field("string", "Helix version.")},
+          {"model_loaded", field("boolean", "Whether a model is served (/v1, /kv/*, live /compare/memory).")}}}}},
   };
   json error_content = {{"application/json", {{"schema", ref("Error")}}}};
   json responses = {

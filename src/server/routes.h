@@ -21,10 +21,11 @@ namespace helix::server {
 // source=live answers from it and /compare/speculative runs on it; without, 422 and 503.
 void add_compare_routes(HttpServer& server, ServingEngine* engine = nullptr);
 void add_model_routes(HttpServer& server);    // GET /models/presets            (model_routes.cpp)
-void add_meta_routes(HttpServer& server);     // GET /health, GET /openapi.json (meta_routes.cpp)
+// GET /health (model_loaded: whether an engine serves), GET /openapi.json  (meta_routes.cpp)
+void add_meta_routes(HttpServer& server, const ServingEngine* engine = nullptr);
 
 inline void add_foundation_routes(HttpServer& server, ServingEngine* engine = nullptr) {
-  add_meta_routes(server);
+  add_meta_routes(server, engine);
   add_model_routes(server);
   add_compare_routes(server, engine);
 }

@@ -149,6 +149,16 @@ TEST(KvRoutes, LiveMemoryComparison) {
   EXPECT_EQ(test::parse_json(res->body)["error"]["param"], "block_size");
 }
 
+TEST(KvRoutes, HealthSaysAModelIsLoaded) {
+  test::FakeServing s(slow_script());
+  auto res = s.client().Get("/health");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  const json j = test::parse_json(res->body);
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["model_loaded"], true);
+}
+
 TEST(KvRoutes, NotServedWithoutAnEngine) {
   test::TestServer server;
   auto client = server.client();

@@ -27,6 +27,7 @@ TEST(HttpRoutes, HealthSaysOkAndVersion) {
   const json j = test::parse_json(res->body);
   EXPECT_EQ(j["status"], "ok");
   EXPECT_EQ(j["version"], HELIX_VERSION);
+  EXPECT_EQ(j["model_loaded"], false);  // no engine: /v1 and /kv/* are not served
 }
 
 TEST(HttpRoutes, HeadIsAnsweredLikeGet) {

@@ -12,7 +12,7 @@ export default function BlockGrid({ blockMap }) {
   const cells = useMemo(
     () =>
       perCell === 1
-        ? blockMap.blocks.map((b) => ({ ...b, title: blockTitle(b, blockMap) }))
+        ? blockMap.blocks.map((b) => ({ ...b, title: b.title ?? blockTitle(b, blockMap) }))
         : aggregateCells(blockMap, perCell).map((c) => ({ ...c, title: cellTitle(c) })),
     [blockMap, perCell],
   );
@@ -54,6 +54,8 @@ export default function BlockGrid({ blockMap }) {
   };
 
   const unit = perCell === 1 ? 'block' : `group of ${perCell} blocks`;
+  // The engine's map changes many times a second: cells appear at once instead of sweeping in.
+  const live = blockMap.source === 'engine';
   return (
     <div className="panel grid-panel" aria-labelledby="grid-title">
       <div className="grid-head">
@@ -84,18 +86,21 @@ export default function BlockGrid({ blockMap }) {
             const style = used
               ? {
                   // Partly used groups (very large pools) keep the muted colour from the stylesheet.
-                  ...(c.state === 'used' && { '--cell-color': usedCellColor(usedRank.get(c.id), usedIds.length) }),
-                  animationDelay: freshRank.has(c.id) ? `${fillDelaySeconds(freshRank.get(c.id), fresh.length)}s` : '0s',
+                  ...(c.state === 'used' && { '--cell-color': c.color ?? usedCellColor(usedRank.get(c.id), usedIds.length) }),
+                  animationDelay:
+                    !live && freshRank.has(c.id) ? `${fillDelaySeconds(freshRank.get(c.id), fresh.length)}s` : '0s',
                 }
               : undefined;
             const ids = perCell === 1 ? { 'data-block-id': c.id } : { 'data-cell-id': c.id, 'data-first-block': c.firstBlock };
             return (
               <span
                 key={c.id}
-                className={`cell cell-${c.state}${c.shared ? ' cell-shared' : ''}${index === active ? ' cell-active' : ''}`}
+                className={`cell cell-${c.state}${c.shared ? ' cell-shared' : ''}${c.state === 'free' && c.cached ? ' cell-cached' : ''}${index === active ? ' cell-active' : ''}`}
                 title={c.title}
                 data-state={c.state}
                 data-index={index}
+                data-seq={c.sequence ?? undefined}
+                data-shared={c.shared || undefined}
                 style={style}
                 {...ids}
               />
@@ -115,9 +120,21 @@ export default function BlockGrid({ blockMap }) {
           <i className="swatch swatch-free" aria-hidden="true" />
           Free
         </span>
+        {live && (
+          <>
+            <span>
+              <i className="swatch swatch-shared" aria-hidden="true" />
+              Shared prefix
+            </span>
+            <span>
+              <i className="swatch swatch-cached" aria-hidden="true" />
+              Cached prefix, free
+            </span>
+          </>
+        )}
         <span className="muted">
-          {blockMap.source === 'engine'
-            ? 'Live block map from the serving engine.'
+          {live
+            ? 'Live block map from the serving engine: one colour per sequence.'
             : 'Computed from these figures: sequences take blocks in allocation order from an empty pool.'}
         </span>
       </div>

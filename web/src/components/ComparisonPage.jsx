@@ -2,13 +2,16 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'r
 import { describeError, fetchJson, normalizePresets } from '../lib/api.js';
 import { computedBlockMap } from '../lib/block_map.js';
 import { comparisonReducer, initialComparisonState } from '../lib/comparison_state.js';
+import { useModelLoaded } from '../lib/live_hooks.js';
 import { compareQuery, DEFAULT_PARAMS, normalizeParams } from '../lib/params.js';
 import BlockGrid from './BlockGrid.jsx';
 import CapacityPanel from './CapacityPanel.jsx';
 import Controls from './Controls.jsx';
 import Explanation from './Explanation.jsx';
+import LiveMemory from './LiveMemory.jsx';
 import MemoryBars from './MemoryBars.jsx';
 import MemoryChart from './MemoryChart.jsx';
+import MemoryModeToggle from './MemoryModeToggle.jsx';
 import MetricCards from './MetricCards.jsx';
 
 export const RECALC_DEBOUNCE_MS = 250;
@@ -20,6 +23,10 @@ export default function ComparisonPage({ apiBase = '', timeoutMs, debounceMs = R
   const [presets, setPresets] = useState({ status: 'loading', list: [], error: null });
   const [shown, setShown] = useState(false);
   const [state, dispatch] = useReducer(comparisonReducer, initialComparisonState);
+  // Live mode (the engine's own block map) exists only when the server runs a model; computed is the default.
+  const modelLoaded = useModelLoaded(apiBase, timeoutMs);
+  const [mode, setMode] = useState('computed');
+  const live = modelLoaded === true && mode === 'live';
   const nextId = useRef(0);
   const inFlight = useRef(null);
   const lastQuery = useRef(null);
@@ -99,45 +106,53 @@ export default function ComparisonPage({ apiBase = '', timeoutMs, debounceMs = R
         </p>
       </div>
 
-      <Controls
-        params={params}
-        onChange={onChange}
-        presets={presets.list}
-        presetsStatus={presets.status}
-        presetsError={presetsError}
-        preset={preset}
-        onReset={() => setParams(DEFAULT_PARAMS)}
-      />
+      {modelLoaded === true && <MemoryModeToggle mode={mode} onChange={setMode} />}
 
-      <div className="actions">
-        <button type="button" className="primary" onClick={onShow} aria-describedby="comparison-status">
-          {loading && <span className="spinner" aria-hidden="true" />}
-          Show Memory Comparison
-        </button>
-        <p id="comparison-status" className="status" role="status" aria-live="polite">
-          {loading ? 'Calculating…' : state.status === 'success' ? `Updated for ${data.sequence_length} tokens` : ''}
-        </p>
-      </div>
+      {live && <LiveMemory apiBase={apiBase} timeoutMs={timeoutMs} />}
 
-      {error && (
-        <div className="error-box" role="alert" data-testid="comparison-error">
-          <strong>{error.title}</strong>
-          <span>{error.detail}</span>
-          {state.stale && <span className="muted">The figures below are from the last successful request.</span>}
-        </div>
-      )}
+      {!live && (
+        <>
+          <Controls
+            params={params}
+            onChange={onChange}
+            presets={presets.list}
+            presetsStatus={presets.status}
+            presetsError={presetsError}
+            preset={preset}
+            onReset={() => setParams(DEFAULT_PARAMS)}
+          />
 
-      {data && (
-        <div className={`results${state.stale ? ' stale' : ''}`} aria-busy={loading} data-testid="results">
-          <MetricCards data={data} />
-          <MemoryBars data={data} />
-          <BlockGrid blockMap={blockMap} />
-          <div className="two-up">
-            <MemoryChart data={data} />
-            <CapacityPanel data={data} />
+          <div className="actions">
+            <button type="button" className="primary" onClick={onShow} aria-describedby="comparison-status">
+              {loading && <span className="spinner" aria-hidden="true" />}
+              Show Memory Comparison
+            </button>
+            <p id="comparison-status" className="status" role="status" aria-live="polite">
+              {loading ? 'Calculating…' : state.status === 'success' ? `Updated for ${data.sequence_length} tokens` : ''}
+            </p>
           </div>
-          <Explanation data={data} />
-        </div>
+
+          {error && (
+            <div className="error-box" role="alert" data-testid="comparison-error">
+              <strong>{error.title}</strong>
+              <span>{error.detail}</span>
+              {state.stale && <span className="muted">The figures below are from the last successful request.</span>}
+            </div>
+          )}
+
+          {data && (
+            <div className={`results${state.stale ? ' stale' : ''}`} aria-busy={loading} data-testid="results">
+              <MetricCards data={data} />
+              <MemoryBars data={data} />
+              <BlockGrid blockMap={blockMap} />
+              <div className="two-up">
+                <MemoryChart data={data} />
+                <CapacityPanel data={data} />
+              </div>
+              <Explanation data={data} />
+            </div>
+          )}
+        </>
       )}
     </section>
   );

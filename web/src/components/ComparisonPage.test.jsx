@@ -21,6 +21,7 @@ beforeEach(() => {
     'fetch',
     vi.fn(async (url) => {
       if (url.startsWith('/models/presets')) return json(200, PRESETS);
+      if (url.startsWith('/health')) return json(200, { status: 'ok', model_loaded: false });
       compareCalls.push(url);
       return answerCompare(url);
     }),
