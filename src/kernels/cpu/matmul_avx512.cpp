@@ -297,10 +297,16 @@ __attribute__((always_inline)) inline void compute_sub(int64_t j, const __m512i*
   for (int t = 0; t < T; ++t) {
     const int8_t* a = tv.act + t * tv.act_stride + j * Tr::kSubValues;
     const int64_t side = t * tv.side_stride + j;
+    // Two independent chains of vpdpbusd (even and odd groups), added at the end: the int32 sum is exact either
+    // way, and with one or two tokens a single chain's latency, not the memory, would set the pace.
     __m512i isum = Tr::kHasBias ? _mm512_set1_epi32(tv.bias[side]) : _mm512_setzero_si512();
+    __m512i isum_odd = _mm512_setzero_si512();
 #pragma GCC unroll 8
-    for (int g = 0; g < Tr::kGroups; ++g)
+    for (int g = 0; g < Tr::kGroups; g += 2) {
       isum = _mm512_dpbusd_epi32(isum, codes[g], _mm512_set1_epi32(load_i32(a + 4 * g)));
+      isum_odd = _mm512_dpbusd_epi32(isum_odd, codes[g + 1], _mm512_set1_epi32(load_i32(a + 4 * g + 4)));
+    }
+    isum = _mm512_add_epi32(isum, isum_odd);
     const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(tv.scale[side]));
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[t]);
     if constexpr (Tr::kHasMin) acc[t] = _mm512_fmadd_ps(w_min, _mm512_set1_ps(tv.min[side]), acc[t]);
