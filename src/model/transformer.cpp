@@ -100,23 +100,50 @@ int64_t Transformer::forward(std::span<const SequenceStep> batch, std::span<cons
                          &k_[row * kv_dim], &v_[row * kv_dim]);
         }
     }
-    // Each sequence attends over its own blocks; sequences run in parallel.
+    // Each sequence attends over its own blocks, in parallel. A decoding sequence (one query) is also split by
+    // KV head, each task taking that head's group of query heads: one sequence's attention over a long context
+    // is then shared by the threads as well (the heads are independent: same numbers either way).
     {
-      std::vector<int64_t> first_row(batch.size());
+      struct AttentionTask {
+        size_t seq;
+        int64_t first_row;
+        int32_t kv_head;  // -1: every head
+      };
+      thread_local std::vector<AttentionTask> caller_tasks;
+      std::vector<AttentionTask>& tasks = caller_tasks;  // workers reach the caller's vector through this
+      tasks.clear();
       int64_t row = 0;
       for (size_t b = 0; b < batch.size(); ++b) {
-        first_row[b] = row;
+        if (batch[b].tokens.size() == 1) {
+          for (int32_t g = 0; g < kv.n_kv_heads; ++g) tasks.push_back({b, row, g});
+        } else {
+          tasks.push_back({b, row, -1});
+        }
         row += static_cast<int64_t>(batch[b].tokens.size());
       }
-      pool.parallel_for(static_cast<int64_t>(batch.size()), [&](int64_t b, int) {
-        const SequenceStep& seq = batch[b];
+      const int64_t group = s.n_heads / s.n_kv_heads * s.head_dim;  // query values per KV head, one token
+      pool.parallel_for(static_cast<int64_t>(tasks.size()), [&](int64_t t, int) {
+        const AttentionTask& task = tasks[t];
+        const SequenceStep& seq = batch[task.seq];
         const int64_t rows = static_cast<int64_t>(seq.tokens.size());
         AttentionQueries queries;
-        queries.q = std::span<const float>(&q_[first_row[b] * q_dim], rows * q_dim);
         queries.n_queries = static_cast<int32_t>(rows);
-        queries.n_heads = static_cast<int32_t>(s.n_heads);
         queries.first_pos = seq.start_pos;
-        paged_attention(queries, kv, seq.block_table, std::span<float>(&attn_[first_row[b] * q_dim], rows * q_dim));
+        if (task.kv_head < 0) {
+          queries.q = std::span<const float>(&q_[task.first_row * q_dim], rows * q_dim);
+          queries.n_heads = static_cast<int32_t>(s.n_heads);
+          paged_attention(queries, kv, seq.block_table,
+                          std::span<float>(&attn_[task.first_row * q_dim], rows * q_dim));
+          return;
+        }
+        PagedKv head = kv;
+        head.k += task.kv_head * kv.head_stride_bytes;
+        head.v += task.kv_head * kv.head_stride_bytes;
+        head.n_kv_heads = 1;
+        const int64_t at = task.first_row * q_dim + task.kv_head * group;
+        queries.q = std::span<const float>(&q_[at], group);
+        queries.n_heads = static_cast<int32_t>(s.n_heads / s.n_kv_heads);
+        paged_attention(queries, head, seq.block_table, std::span<float>(&attn_[at], group));
       });
     }
     matmul(lw.wo, attn_.data(), n, out_.data(), pool);
