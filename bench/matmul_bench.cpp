@@ -144,9 +144,10 @@ void BM_Matmul(benchmark::State& state, DType dtype) {
 }
 
 // Every matrix of a TinyLlama forward pass (22 layers + classifier, distinct memory like a real
-// model), with q/k/v and gate/up sharing one activation quantization. No attention or small ops:
-// this is the matmul share of a forward pass.
-void BM_TinyLlamaMatmuls(benchmark::State& state, DType dtype) {
+// model), with q/k/v and gate/up sharing one activation quantization and one dispatch, as the forward
+// pass runs them. No attention or small ops: this is the matmul share of a forward pass. `prepacked`:
+// the matrices re-laid out for the active ISA as a loaded model has them (where it has a layout).
+void BM_TinyLlamaMatmuls(benchmark::State& state, DType dtype, bool prepacked) {
   const int64_t n = state.range(0);
   struct Layer { WeightMatrix q, k, v, o, gate, up, down; };
   const int64_t total = dtype_bytes_for(dtype, model_params());
@@ -162,23 +163,35 @@ void BM_TinyLlamaMatmuls(benchmark::State& state, DType dtype) {
   for (int64_t l = 0; l < kLayers; ++l)
     layers.push_back({take(kHidden, kHidden), take(kKv, kHidden), take(kKv, kHidden), take(kHidden, kHidden),
                       take(kFfn, kHidden), take(kFfn, kHidden), take(kHidden, kFfn)});
-  const WeightMatrix classifier = take(kVocab, kHidden);
+  WeightMatrix classifier = take(kVocab, kHidden);
+  std::vector<WeightMatrix*> all{&classifier};
+  for (Layer& l : layers)
+    for (WeightMatrix* w : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) all.push_back(w);
+  int64_t packed_total = 0;
+  for (const WeightMatrix* w : all) packed_total += prepacked ? (prepacked_bytes(*w, active_isa()) + 63) / 64 * 64 : 0;
+  if (prepacked && packed_total == 0) {
+    state.SkipWithError("no prepacked layout for this type on this ISA");
+    return;
+  }
+  Buffer packed(std::max<int64_t>(packed_total, 64));
+  uint8_t* packed_cursor = packed.data.get();
+  for (WeightMatrix* w : all) {
+    if (!prepacked) break;
+    *w = prepack(*w, active_isa(), packed_cursor, pool());
+    packed_cursor += (prepacked_bytes(*w, active_isa()) + 63) / 64 * 64;
+  }
   const std::vector<float> x = random_activations(n * kFfn);
   std::vector<float> q(n * kHidden), k(n * kKv), v(n * kKv), o(n * kHidden), gate(n * kFfn), up(n * kFfn),
       down(n * kHidden), logits(n * kVocab);
-  QuantizedActivations qa;
   double best = 1e30;
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
     for (const Layer& layer : layers) {
-      quantize_activations(x.data(), n, kHidden, &qa, &pool());
-      matmul(layer.q, qa, q.data(), pool());
-      matmul(layer.k, qa, k.data(), pool());
-      matmul(layer.v, qa, v.data(), pool());
+      const MatmulOutput qkv[] = {{&layer.q, q.data()}, {&layer.k, k.data()}, {&layer.v, v.data()}};
+      matmul_shared_input(qkv, x.data(), n, pool());
       matmul(layer.o, x.data(), n, o.data(), pool());
-      quantize_activations(x.data(), n, kHidden, &qa, &pool());
-      matmul(layer.gate, qa, gate.data(), pool());
-      matmul(layer.up, qa, up.data(), pool());
+      const MatmulOutput gate_up[] = {{&layer.gate, gate.data()}, {&layer.up, up.data()}};
+      matmul_shared_input(gate_up, x.data(), n, pool());
       matmul(layer.down, x.data(), n, down.data(), pool());
     }
     matmul(classifier, x.data(), n, logits.data(), pool());
@@ -214,11 +227,15 @@ BENCHMARK_CAPTURE(BM_Matmul, f16, DType::F16)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_Matmul, q4_k, DType::Q4_K)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_Matmul, q6_k, DType::Q6_K)->Args({kVocab, kHidden, 1})->Args({kVocab, kHidden, 16})
     ->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(0.3);
-BENCHMARK_CAPTURE(BM_TinyLlamaMatmuls, q8_0, DType::Q8_0)->ArgName("n_tokens")->Arg(1)->Arg(16)->Arg(128)
+BENCHMARK_CAPTURE(BM_TinyLlamaMatmuls, q8_0, DType::Q8_0, false)->ArgName("n_tokens")->Arg(1)->Arg(16)->Arg(128)
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
-BENCHMARK_CAPTURE(BM_TinyLlamaMatmuls, q4_0, DType::Q4_0)->ArgName("n_tokens")->Arg(1)->Arg(16)->Arg(128)
+BENCHMARK_CAPTURE(BM_TinyLlamaMatmuls, q8_0_prepacked, DType::Q8_0, true)->ArgName("n_tokens")->Arg(1)->Arg(16)
+    ->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_TinyLlamaMatmuls, q4_0, DType::Q4_0, false)->ArgName("n_tokens")->Arg(1)->Arg(16)->Arg(128)
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
-BENCHMARK_CAPTURE(BM_TinyLlamaMatmuls, q4_k, DType::Q4_K)->ArgName("n_tokens")->Arg(1)->Arg(16)->Arg(128)
+BENCHMARK_CAPTURE(BM_TinyLlamaMatmuls, q4_0_prepacked, DType::Q4_0, true)->ArgName("n_tokens")->Arg(1)->Arg(16)
+    ->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_TinyLlamaMatmuls, q4_k, DType::Q4_K, false)->ArgName("n_tokens")->Arg(1)->Arg(16)->Arg(128)
     ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
 
 }  // namespace
