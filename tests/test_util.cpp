@@ -1,5 +1,9 @@
 #include "test_util.h"
 
+#include <gtest/gtest.h>
+
+#include "model/tokenizer_for_model.h"
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +18,28 @@ std::string shared_path(const std::string& relative) {
   const char* env = std::getenv("HELIX_SHARED_DIR");
   const std::string root = env != nullptr ? env : HELIX_SHARED_DIR;
   return root + "/" + relative;
+}
+
+LoadedModel load_model(const std::string& path) {
+  LoadedModel out;
+  auto file = open_model_file(path);
+  if (!file) {
+    ADD_FAILURE() << path << ": " << file.error().message;
+    return out;
+  }
+  auto tok = tokenizer_for_model(*file);
+  if (!tok) {
+    ADD_FAILURE() << path << ": " << tok.error().message;
+    return out;
+  }
+  auto model = Transformer::from_file(std::move(*file));
+  if (!model) {
+    ADD_FAILURE() << path << ": " << model.error().message;
+    return out;
+  }
+  out.model = std::move(*model);
+  out.tokenizer = std::move(*tok);
+  return out;
 }
 
 CommandRun run_helix(const std::string& args, bool merge_stderr) {

@@ -2,12 +2,24 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
+
+#include "model/tokenizer.h"
+#include "model/transformer.h"
 
 namespace helix::test {
 
 // A path under the shared data folder (../shared beside the checkout).
 std::string shared_path(const std::string& relative);
+
+// A model file loaded with its tokenizer; a failure is reported to the running test (both are then empty).
+struct LoadedModel {
+  std::unique_ptr<Transformer> model;
+  std::optional<Tokenizer> tokenizer;
+};
+LoadedModel load_model(const std::string& path);
 
 // The `helix` binary run with `args` (a shell command line), to the end.
 struct CommandRun {

@@ -32,12 +32,7 @@ struct EngineConfig {
 };
 
 std::unique_ptr<ServingEngineImpl> make_engine(const EngineConfig& c) {
-  auto file = open_model_file(model_path());
-  EXPECT_TRUE(file) << file.error().message;
-  auto tok = tokenizer_for_model(*file);
-  EXPECT_TRUE(tok) << tok.error().message;
-  auto model = Transformer::from_file(std::move(*file));
-  EXPECT_TRUE(model) << model.error().message;
+  test::LoadedModel loaded = test::load_model(model_path());
   ServingOptions o;
   o.engine.num_blocks = c.num_blocks;
   o.engine.block_size = 16;
@@ -47,7 +42,7 @@ std::unique_ptr<ServingEngineImpl> make_engine(const EngineConfig& c) {
   o.enable_prefix_caching = c.prefix_caching;
   o.watermark = 0;
   o.capacity_mean_tokens = c.capacity_mean_tokens;
-  auto engine = ServingEngineImpl::create(std::move(*model), std::move(*tok), o);
+  auto engine = ServingEngineImpl::create(std::move(loaded.model), std::move(*loaded.tokenizer), o);
   EXPECT_TRUE(engine) << engine.error().message;
   return std::move(*engine);
 }

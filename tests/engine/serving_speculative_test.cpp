@@ -33,12 +33,7 @@ struct SpecConfig {
 
 std::unique_ptr<ServingEngineImpl> make_engine(const SpecConfig& c) {
   spdlog::set_level(spdlog::level::warn);
-  auto file = open_model_file(stories("stories260K.bin"));
-  EXPECT_TRUE(file) << file.error().message;
-  auto tok = tokenizer_for_model(*file);
-  EXPECT_TRUE(tok) << tok.error().message;
-  auto model = Transformer::from_file(std::move(*file));
-  EXPECT_TRUE(model) << model.error().message;
+  test::LoadedModel loaded = test::load_model(stories("stories260K.bin"));
   ServingOptions o;
   o.engine.block_size = c.block_size;
   o.engine.num_blocks = c.num_blocks > 0 ? c.num_blocks : 4096 / c.block_size;
@@ -51,7 +46,7 @@ std::unique_ptr<ServingEngineImpl> make_engine(const SpecConfig& c) {
   o.spec_tokens = c.k;
   std::unique_ptr<Transformer> draft;
   if (!c.draft.empty()) draft = spectest::load(c.draft);
-  auto engine = ServingEngineImpl::create(std::move(*model), std::move(*tok), o, std::move(draft));
+  auto engine = ServingEngineImpl::create(std::move(loaded.model), std::move(*loaded.tokenizer), o, std::move(draft));
   EXPECT_TRUE(engine) << engine.error().message;
   return std::move(*engine);
 }

@@ -45,19 +45,14 @@ const Golden& golden() {
 
 std::unique_ptr<ServingEngine> make_engine(const std::string& path, int64_t num_blocks, int threads = 1) {
   spdlog::set_level(spdlog::level::warn);  // the engine logs its capacity at info
-  auto file = open_model_file(path);
-  EXPECT_TRUE(file) << file.error().message;
-  auto tok = tokenizer_for_model(*file);
-  EXPECT_TRUE(tok) << tok.error().message;
-  auto model = Transformer::from_file(std::move(*file));
-  EXPECT_TRUE(model) << model.error().message;
+  test::LoadedModel loaded = test::load_model(path);
   ServingOptions o;
   o.engine.num_blocks = num_blocks;
   o.engine.block_size = 16;
   o.engine.kv_dtype = DType::F32;
   o.engine.threads = threads;
   o.engine.max_seq_len = 512;
-  auto engine = ServingEngine::create(std::move(*model), std::move(*tok), o);
+  auto engine = ServingEngine::create(std::move(loaded.model), std::move(*loaded.tokenizer), o);
   EXPECT_TRUE(engine) << engine.error().message;
   (*engine)->start();
   return std::move(*engine);

@@ -25,12 +25,7 @@ std::string stories_path() { return test::shared_path("models/stories260K/storie
 
 std::unique_ptr<ServingEngine> make_engine(SpecMethod method, bool with_draft) {
   spdlog::set_level(spdlog::level::warn);
-  auto file = open_model_file(stories_path());
-  EXPECT_TRUE(file) << file.error().message;
-  auto tok = tokenizer_for_model(*file);
-  EXPECT_TRUE(tok) << tok.error().message;
-  auto model = Transformer::from_file(std::move(*file));
-  EXPECT_TRUE(model) << model.error().message;
+  test::LoadedModel loaded = test::load_model(stories_path());
   ServingOptions o;
   o.engine.num_blocks = 256;
   o.engine.block_size = 16;
@@ -40,7 +35,7 @@ std::unique_ptr<ServingEngine> make_engine(SpecMethod method, bool with_draft) {
   o.spec_tokens = 4;
   std::unique_ptr<Transformer> draft;
   if (with_draft) draft = std::move(*Transformer::load(stories_path()));
-  auto engine = ServingEngine::create(std::move(*model), std::move(*tok), o, std::move(draft));
+  auto engine = ServingEngine::create(std::move(loaded.model), std::move(*loaded.tokenizer), o, std::move(draft));
   EXPECT_TRUE(engine) << engine.error().message;
   (*engine)->start();
   return std::move(*engine);
