@@ -40,16 +40,14 @@ Result<PrepackedWeights> PrepackedWeights::build(Weights& weights, Isa isa, Thre
   out.buffer_.reset(buffer);
   ::madvise(buffer, static_cast<size_t>(allocated), MADV_HUGEPAGE);  // advisory
   out.bytes_ = total;
+  // Each matrix's file pages go as soon as its copy is made, so the peak is the model plus one matrix, not two
+  // models (the buffer's pages are only taken as they are written).
   for (size_t i = 0; i < matrices.size(); ++i) {
     WeightMatrix& m = *matrices[i];
     if (prepacked_bytes(m, isa) == 0) continue;
     m = prepack(m, isa, buffer + offsets[i], pool);
     ++out.matrices_;
-  }
-  if (file != nullptr) {
-    for (const WeightMatrix* m : matrices) {
-      if (m->prepacked != nullptr) file->drop_pages(m->data, static_cast<size_t>(row_bytes(*m) * m->rows));
-    }
+    if (file != nullptr) file->drop_pages(m.data, static_cast<size_t>(row_bytes(m) * m.rows));
   }
   return out;
 }
