@@ -8,6 +8,7 @@
 
 #include "common/result.h"
 #include "kernels/cpu/kernel_table.h"
+#include "kernels/panel_scheduler.h"
 #include "kernels/thread_pool.h"
 
 namespace helix {
@@ -143,26 +144,30 @@ void prepare_quant_call(const Kernels& kernels, const WeightMatrix& w, int64_t r
   call->scratch_bytes = kernels.quant_scratch_bytes(w.dtype, w.cols, a.n_tokens);
 }
 
-// Runs the row ranges of every call in one parallel dispatch: threads move on to the next matrix's rows
-// instead of waiting for each other at every matrix's end.
+// Runs the rows of every call in one parallel dispatch: threads move on to the next matrix's rows instead of
+// waiting for each other at every matrix's end, and share the panels through a PanelScheduler (one sequential
+// stream per thread, the tail balanced by stealing).
 void run_quant_calls(const Kernels& kernels, std::span<QuantCall> calls, std::span<const int64_t> row_begins,
                      std::span<const int64_t> row_ends, ThreadPool& pool) {
-  struct Task {
-    const QuantCall* call;
-    int64_t begin, end;
+  const int64_t align = kernels.quant_row_align;
+  thread_local std::vector<int64_t> caller_panels;
+  thread_local PanelScheduler caller_scheduler;
+  std::vector<int64_t>& panels = caller_panels;  // a lambda names a thread_local directly: workers need a reference
+  PanelScheduler& scheduler = caller_scheduler;
+  panels.clear();
+  for (size_t i = 0; i < calls.size(); ++i) panels.push_back((row_ends[i] - row_begins[i] + align - 1) / align);
+  scheduler.reset(panels, pool.size());
+  auto run_piece = [&](const PanelScheduler::Piece& piece) {
+    const QuantCall& call = calls[static_cast<size_t>(piece.call)];
+    const int64_t begin = row_begins[piece.call], end = row_ends[piece.call];
+    kernels.quant_matmul(call.args, begin + piece.begin * align, std::min(end, begin + piece.end * align),
+                         std::min(end, begin + piece.reach * align),
+                         call.scratch_bytes > 0 ? thread_scratch(call.scratch_bytes) : nullptr);
   };
-  thread_local std::vector<Task> caller_tasks;
-  thread_local RowRanges ranges;
-  std::vector<Task>& tasks = caller_tasks;  // a lambda names a thread_local directly: workers need a reference
-  tasks.clear();
-  for (size_t i = 0; i < calls.size(); ++i) {
-    split_rows(row_begins[i], row_ends[i], kernels.quant_row_align, pool.size(), &ranges);
-    for (int64_t r = 0; r < ranges.count(); ++r) tasks.push_back({&calls[i], ranges.starts[r], ranges.starts[r + 1]});
-  }
-  pool.parallel_for(static_cast<int64_t>(tasks.size()), [&](int64_t t, int) {
-    const Task& task = tasks[t];
-    kernels.quant_matmul(task.call->args, task.begin, task.end,
-                         task.call->scratch_bytes > 0 ? thread_scratch(task.call->scratch_bytes) : nullptr);
+  pool.parallel_for(scheduler.homes(), [&](int64_t home, int) {
+    PanelScheduler::Piece piece;
+    while (scheduler.take_own(static_cast<int>(home), &piece)) run_piece(piece);
+    while (scheduler.steal(&piece)) run_piece(piece);
   });
 }
 

@@ -72,7 +72,9 @@ struct Kernels {
   void (*build_act_image)(DType dtype, const int8_t* qs, int64_t cols, int64_t n_tokens, uint8_t* image);
   void (*quantize_activation_row)(const float* x, int64_t cols, int8_t* qs, float* scales,
                                   int32_t* sums16);
-  void (*quant_matmul)(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end,
+  // Rows [row_begin, row_end); the calling thread will most likely go on with rows up to reach_end (>= row_end)
+  // of the same matrix, which the kernel may prefetch.
+  void (*quant_matmul)(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, int64_t reach_end,
                        uint8_t* scratch);
   // Bytes of the prepacked layout of a [rows x cols] matrix (0: this ISA reads that type in place), and
   // the packer, which fills the part of dst that holds rows [row_begin, row_end) (multiples of
@@ -102,7 +104,8 @@ const Kernels& active_kernels();
   void build_act_image(DType dtype, const int8_t* qs, int64_t cols, int64_t n_tokens, uint8_t* image); \
   void quantize_activation_row(const float* x, int64_t cols, int8_t* qs, float* scales,             \
                                int32_t* sums16);                                                    \
-  void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch); \
+  void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, int64_t reach_end, \
+                    uint8_t* scratch);                                                              \
   int64_t prepacked_bytes(DType dtype, int64_t rows, int64_t cols);                                  \
   void prepack(DType dtype, const uint8_t* weights, int64_t rows, int64_t cols, int64_t row_begin,  \
                int64_t row_end, uint8_t* dst);                                                      \

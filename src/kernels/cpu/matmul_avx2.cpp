@@ -365,7 +365,7 @@ void prepack(DType, const uint8_t*, int64_t, int64_t, int64_t, int64_t, uint8_t*
 int64_t act_image_bytes(DType, int64_t, int64_t) { return 0; }
 void build_act_image(DType, const int8_t*, int64_t, int64_t, uint8_t*) {}
 
-void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t*) {
+void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, int64_t, uint8_t*) {
   for (int64_t row0 = row_begin; row0 < row_end; row0 += kRows) {
     Rows rows;
     rows.valid = static_cast<int>(row_end - row0 < kRows ? row_end - row0 : kRows);

@@ -630,7 +630,7 @@ void packed_rows(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end
 }
 
 template <Kind K>
-void quant_rows(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch) {
+void quant_rows(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, int64_t reach_end, uint8_t* scratch) {
   if constexpr (K == Kind::Q8_0 || K == Kind::Q4_0) {
     if (args.prepacked != nullptr) return packed_rows<K>(args, row_begin, row_end);
   }
@@ -639,7 +639,7 @@ void quant_rows(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end,
   for (int64_t row0 = row_begin; row0 < row_end; row0 += kPanelRows) {
     const Panel p = make_panel(args, row0, row_end, pad);
     if (args.n_tokens <= kMaxTileTokens) {
-      const int64_t rows_after = row_end - row0 - kPanelRows;  // rows of this task past the panel
+      const int64_t rows_after = reach_end - row0 - kPanelRows;  // rows this thread goes on with past the panel
       dispatch_tile<K>(static_cast<int>(args.n_tokens), args, p, row0, 0, nullptr, rows_after);
       continue;
     }
@@ -807,12 +807,13 @@ void prepack(DType dtype, const uint8_t* weights, int64_t rows, int64_t cols, in
   if (dtype == DType::Q4_0) prepack_panels<Kind::Q4_0>(weights, rows, cols, row_begin, row_end, dst);
 }
 
-void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t* scratch) {
+void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, int64_t reach_end,
+                  uint8_t* scratch) {
   switch (args.dtype) {
-    case DType::Q8_0: return quant_rows<Kind::Q8_0>(args, row_begin, row_end, scratch);
-    case DType::Q4_0: return quant_rows<Kind::Q4_0>(args, row_begin, row_end, scratch);
-    case DType::Q4_K: return quant_rows<Kind::Q4_K>(args, row_begin, row_end, scratch);
-    case DType::Q6_K: return quant_rows<Kind::Q6_K>(args, row_begin, row_end, scratch);
+    case DType::Q8_0: return quant_rows<Kind::Q8_0>(args, row_begin, row_end, reach_end, scratch);
+    case DType::Q4_0: return quant_rows<Kind::Q4_0>(args, row_begin, row_end, reach_end, scratch);
+    case DType::Q4_K: return quant_rows<Kind::Q4_K>(args, row_begin, row_end, reach_end, scratch);
+    case DType::Q6_K: return quant_rows<Kind::Q6_K>(args, row_begin, row_end, reach_end, scratch);
     default: return;
   }
 }

@@ -109,7 +109,7 @@ void prepack(DType, const uint8_t*, int64_t, int64_t, int64_t, int64_t, uint8_t*
 int64_t act_image_bytes(DType, int64_t, int64_t) { return 0; }
 void build_act_image(DType, const int8_t*, int64_t, int64_t, uint8_t*) {}
 
-void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, uint8_t*) {
+void quant_matmul(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end, int64_t, uint8_t*) {
   for (int64_t r = row_begin; r < row_end; ++r) {
     const uint8_t* row = args.weights + r * args.row_bytes;
     for (int64_t t = 0; t < args.n_tokens; ++t) {
