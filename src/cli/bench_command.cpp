@@ -71,15 +71,17 @@ void run_bench(BenchOptions o) {
   const ModelShape& s = g->model().shape();
   const Weights& w = g->model().weights();
   const double bytes_per_token = static_cast<double>(w.bytes_read_per_token());
-  // The read bandwidth is measured again right before each generation run, and each run is judged against
-  // its own: on a shared machine the bandwidth moves by tens of percent within a minute.
+  // The read bandwidth is measured right before and right after each generation run, and each run is judged
+  // against the mean of the two: on a shared machine the bandwidth moves by tens of percent within seconds.
   std::vector<double> pp, tg, batched, bandwidths, fractions;
   for (int r = 0; r < o.repetitions; ++r) {
     if (o.prompt_tokens > 0) pp.push_back(run_once(*g, 1, o.prompt_tokens, 1, 100 + r).prompt_tokens_per_second());
     if (o.gen_tokens > 0 || r == 0) bandwidths.push_back(measure_read_bandwidth_gbps(g->pool()));
     if (o.gen_tokens > 0) {
       tg.push_back(run_once(*g, 1, 1, o.gen_tokens + 1, 200 + r).decode_tokens_per_second());
-      fractions.push_back(tg.back() * bytes_per_token / 1e9 / bandwidths.back());
+      const double before = bandwidths.back();
+      bandwidths.push_back(measure_read_bandwidth_gbps(g->pool()));
+      fractions.push_back(tg.back() * bytes_per_token / 1e9 / ((before + bandwidths.back()) / 2));
     }
     if (o.batch > 1 && o.gen_tokens > 0)
       batched.push_back(run_once(*g, o.batch, 1, o.gen_tokens + 1, 300 + r).decode_tokens_per_second());
@@ -98,6 +100,7 @@ void run_bench(BenchOptions o) {
                         {"bytes_read_per_token", w.bytes_read_per_token()},
                         {"measured_bandwidth_gbps", bandwidth_gbps},
                         {"measured_bandwidth_gbps_spread", bws.json()},
+                        {"bandwidth_measurements", bandwidths.size()},
                         {"bandwidth_bound_tokens_per_second", bound_tps},
                         {"repetitions", o.repetitions}};
     if (!pp.empty()) j["pp"] = {{"tokens", o.prompt_tokens}, {"tokens_per_second", pps.json()}};
@@ -116,14 +119,15 @@ void run_bench(BenchOptions o) {
              static_cast<double>(w.total_matrix_bytes()) / (1 << 30), bytes_per_token / 1e9);
   fmt::print("threads: {}, kernels: {}, kv cache: {} blocks of {} ({})\n", g->pool().size(), isa_name(active_isa()),
              g->kv().num_total_blocks(), g->kv().block_size(), dtype_name(g->storage().dtype()));
-  fmt::print("measured read bandwidth: {:.1f} GB/s (min {:.1f}, max {:.1f}) -> bandwidth bound {:.1f} tok/s\n\n",
-             bandwidth_gbps, bws.min, bws.max, bound_tps);
+  fmt::print("measured read bandwidth: {:.1f} GB/s (min {:.1f}, max {:.1f} over {} measurements) -> bandwidth bound "
+             "{:.1f} tok/s\n\n",
+             bandwidth_gbps, bws.min, bws.max, bandwidths.size(), bound_tps);
   fmt::print("{:<22} {}\n", "test", "tokens/s over " + std::to_string(o.repetitions) + " runs");
   if (!pp.empty()) fmt::print("{:<22} {}\n", fmt::format("pp{}", o.prompt_tokens), pps.text());
   if (!tg.empty()) {
     fmt::print("{:<22} {}\n", fmt::format("tg{}", o.gen_tokens), tgs.text());
     fmt::print("{:<22} {:.1f} GB/s of weights; per run {:.0f} ± {:.0f} % (min {:.0f}, max {:.0f}) of the bandwidth "
-               "measured just before it\n",
+               "measured around it\n",
                "", implied_gbps, 100 * fractions_spread.mean, 100 * fractions_spread.stddev, 100 * fractions_spread.min,
                100 * fractions_spread.max);
   }
