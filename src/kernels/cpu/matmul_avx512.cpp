@@ -593,7 +593,9 @@ void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, i
     const int64_t lines = P::chunk_bytes(n) / 64;
     for (int i = 0; i < n; ++i) {
       const uint8_t* block = codes + P::kCodeBytes * i;
-      for (int64_t l = i * lines / n; l < (i + 1) * lines / n; ++l) _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
+      if (t0 == 0) {  // later token tiles reread the panel from L1/L2: touching further ahead would evict it
+        for (int64_t l = i * lines / n; l < (i + 1) * lines / n; ++l) _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
+      }
       const __m512 w_scale = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(at + 32 * i)));
       __m512i c[8];
       if constexpr (K == Kind::Q8_0) {
