@@ -586,15 +586,19 @@ void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, i
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   for (int64_t j0 = 0; j0 < args.n_sub; j0 += 8) {
     const int n = static_cast<int>(args.n_sub - j0 < 8 ? args.n_sub - j0 : 8);
-    const uint8_t* codes = at + (32 * n + 63) / 64 * 64;
-    // Every line of the stream is touched once, kPackedPrefetchBytes ahead: the chunk's span of lines is shared
-    // out over its blocks (scale lines included; a line that is never touched ahead stalls the loop).
-    const char* ahead = reinterpret_cast<const char*>(at) + kPackedPrefetchBytes;
-    const int64_t lines = P::chunk_bytes(n) / 64;
+    const int64_t scale_bytes = (32 * n + 63) / 64 * 64;
+    const uint8_t* codes = at + scale_bytes;
+    // Every line of the stream is touched once, kPackedPrefetchBytes ahead: the scale lines at the chunk's start,
+    // each block's code lines with the block (a line that is never touched ahead stalls the loop). Only plain
+    // adds and constant strides here: this runs once per 256-512 bytes of a loop that moves ~10 bytes a cycle.
+    if (t0 == 0) {  // later token tiles reread the panel from L1/L2: touching further ahead would evict it
+      for (int64_t b = 0; b < scale_bytes; b += 64) _mm_prefetch(reinterpret_cast<const char*>(at) + kPackedPrefetchBytes + b, _MM_HINT_T0);
+    }
     for (int i = 0; i < n; ++i) {
       const uint8_t* block = codes + P::kCodeBytes * i;
-      if (t0 == 0) {  // later token tiles reread the panel from L1/L2: touching further ahead would evict it
-        for (int64_t l = i * lines / n; l < (i + 1) * lines / n; ++l) _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
+      if (t0 == 0) {
+#pragma GCC unroll 8
+        for (int64_t b = 0; b < P::kCodeBytes; b += 64) _mm_prefetch(reinterpret_cast<const char*>(block) + kPackedPrefetchBytes + b, _MM_HINT_T0);
       }
       const __m512 w_scale = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(at + 32 * i)));
       __m512i c[8];
