@@ -15,6 +15,12 @@ void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float e
 // (GGUF llama / llama2.c convention). vec holds n_heads * head_dim values.
 void rope_adjacent_pairs(float* vec, int64_t n_heads, int64_t head_dim, int64_t pos, float freq_base);
 
+// The same rotation in two steps, for a forward pass that rotates q and k of every layer at one position: the
+// angles' cosines and sines (head_dim / 2 of each) are computed once per position, then applied per head.
+// Same floats as rope_adjacent_pairs.
+void rope_angles(int64_t head_dim, int64_t pos, float freq_base, float* cos_out, float* sin_out);
+void rope_apply(float* vec, int64_t n_heads, int64_t head_dim, const float* cos_in, const float* sin_in);
+
 // In place: x[i] = exp(x[i] - max) / sum. Uses fast_exp.
 void softmax(float* x, int64_t n);
 

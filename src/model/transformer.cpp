@@ -46,6 +46,8 @@ void Transformer::reserve(int64_t n) {
   grow(up_, n * s.ffn_dim);
   grow(out_, n * s.hidden_dim);
   if (static_cast<int64_t>(pos_.size()) < n) pos_.resize(n);
+  grow(rope_cos_, n * s.head_dim / 2);
+  grow(rope_sin_, n * s.head_dim / 2);
 }
 
 int64_t Transformer::forward(std::span<const SequenceStep> batch, std::span<const PagedKv> kv_layers,
@@ -78,6 +80,9 @@ int64_t Transformer::forward(std::span<const SequenceStep> batch, std::span<cons
         pos_[row] = seq.start_pos + static_cast<int64_t>(i);
       }
   }
+  const int64_t half = s.head_dim / 2;
+  for (int64_t r = 0; r < n; ++r)
+    rope_angles(s.head_dim, pos_[r], s.rope_freq_base, &rope_cos_[r * half], &rope_sin_[r * half]);
 
   for (int64_t l = 0; l < s.n_layers; ++l) {
     const LayerWeights& lw = w.layers[l];
@@ -88,8 +93,8 @@ int64_t Transformer::forward(std::span<const SequenceStep> batch, std::span<cons
     const MatmulOutput qkv[] = {{&lw.wq, q_.data()}, {&lw.wk, k_.data()}, {&lw.wv, v_.data()}};
     matmul_shared_input(qkv, xb_.data(), n, pool);
     for (int64_t r = 0; r < n; ++r) {
-      rope_adjacent_pairs(&q_[r * q_dim], s.n_heads, s.head_dim, pos_[r], s.rope_freq_base);
-      rope_adjacent_pairs(&k_[r * kv_dim], s.n_kv_heads, s.head_dim, pos_[r], s.rope_freq_base);
+      rope_apply(&q_[r * q_dim], s.n_heads, s.head_dim, &rope_cos_[r * half], &rope_sin_[r * half]);
+      rope_apply(&k_[r * kv_dim], s.n_kv_heads, s.head_dim, &rope_cos_[r * half], &rope_sin_[r * half]);
     }
     {
       int64_t row = 0;

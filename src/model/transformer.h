@@ -62,6 +62,7 @@ class Transformer {
   // Scratch, grown to the largest step seen. Rows are tokens.
   std::vector<float> x_, xb_, q_, k_, v_, attn_, gate_, up_, out_;
   std::vector<int64_t> pos_;
+  std::vector<float> rope_cos_, rope_sin_;  // per row: its position's RoPE angles, shared by every layer
 };
 
 }  // namespace helix
