@@ -38,30 +38,31 @@ uint8_t* thread_scratch(int64_t bytes) {
   return buffer.data;
 }
 
-// Splits [begin, end) into contiguous row ranges, multiples of `align`, claimed by threads in order:
-// about two ranges per thread (a quarter of the rows each with 2 threads). Every range start is a cold
-// stream that the prefetchers must pick up again, which with 150 matrices per decode step costs a few
-// percent of the step when ranges are many and small (measured on q4_0 TinyLlama: ~89 % of the read
-// bandwidth with ranges halving down to 1/64 of the rows, ~93 % with quarters); two per thread still
-// lets the other thread take the second range of one that was descheduled.
-struct RowRanges {
-  std::vector<int64_t> starts;  // range i is [starts[i], starts[i + 1])
-  int64_t count() const { return static_cast<int64_t>(starts.size()) - 1; }
-};
-
-void split_rows(int64_t begin, int64_t end, int64_t align, int n_threads, RowRanges* out) {
-  constexpr int64_t kRangesPerThread = 2;
-  out->starts.clear();
-  out->starts.push_back(begin);
-  const int64_t units = (end - begin + align - 1) / align;
-  const int64_t min_units = std::max<int64_t>(1, units / (kRangesPerThread * n_threads));
-  int64_t done = 0;
-  while (done < units) {
-    const int64_t left = units - done;
-    const int64_t take = n_threads == 1 ? left : std::min(left, std::max(min_units, left / (2 * n_threads)));
-    done += take;
-    out->starts.push_back(std::min(end, begin + done * align));
-  }
+// Runs fn(call, row_begin, row_end, reach_end) over the rows [row_begins[i], row_ends[i]) of every call, shared
+// among the pool's threads in one dispatch through a PanelScheduler: each thread reads one sequential stream of
+// its home rows (units of `align` rows), the tail is balanced by stealing, and threads move on to the next
+// call's rows instead of waiting at every matrix's end. reach_end: rows of the same call this thread will most
+// likely take next (the kernel may prefetch them).
+template <typename Fn>
+void parallel_rows(std::span<const int64_t> row_begins, std::span<const int64_t> row_ends, int64_t align,
+                   ThreadPool& pool, Fn&& fn) {
+  thread_local std::vector<int64_t> caller_panels;
+  thread_local PanelScheduler caller_scheduler;
+  std::vector<int64_t>& panels = caller_panels;  // a lambda names a thread_local directly: workers need a reference
+  PanelScheduler& scheduler = caller_scheduler;
+  panels.clear();
+  for (size_t i = 0; i < row_begins.size(); ++i) panels.push_back((row_ends[i] - row_begins[i] + align - 1) / align);
+  scheduler.reset(panels, pool.size());
+  auto run_piece = [&](const PanelScheduler::Piece& piece) {
+    const int64_t begin = row_begins[piece.call], end = row_ends[piece.call];
+    fn(piece.call, begin + piece.begin * align, std::min(end, begin + piece.end * align),
+       std::min(end, begin + piece.reach * align));
+  };
+  pool.parallel_for(scheduler.homes(), [&](int64_t home, int) {
+    PanelScheduler::Piece piece;
+    while (scheduler.take_own(static_cast<int>(home), &piece)) run_piece(piece);
+    while (scheduler.steal(&piece)) run_piece(piece);
+  });
 }
 
 // The activation side of each sub-block's integer sum, per token (see QuantMatmulArgs).
@@ -144,31 +145,15 @@ void prepare_quant_call(const Kernels& kernels, const WeightMatrix& w, int64_t r
   call->scratch_bytes = kernels.quant_scratch_bytes(w.dtype, w.cols, a.n_tokens);
 }
 
-// Runs the rows of every call in one parallel dispatch: threads move on to the next matrix's rows instead of
-// waiting for each other at every matrix's end, and share the panels through a PanelScheduler (one sequential
-// stream per thread, the tail balanced by stealing).
+// Runs the rows of every call in one parallel dispatch (parallel_rows).
 void run_quant_calls(const Kernels& kernels, std::span<QuantCall> calls, std::span<const int64_t> row_begins,
                      std::span<const int64_t> row_ends, ThreadPool& pool) {
-  const int64_t align = kernels.quant_row_align;
-  thread_local std::vector<int64_t> caller_panels;
-  thread_local PanelScheduler caller_scheduler;
-  std::vector<int64_t>& panels = caller_panels;  // a lambda names a thread_local directly: workers need a reference
-  PanelScheduler& scheduler = caller_scheduler;
-  panels.clear();
-  for (size_t i = 0; i < calls.size(); ++i) panels.push_back((row_ends[i] - row_begins[i] + align - 1) / align);
-  scheduler.reset(panels, pool.size());
-  auto run_piece = [&](const PanelScheduler::Piece& piece) {
-    const QuantCall& call = calls[static_cast<size_t>(piece.call)];
-    const int64_t begin = row_begins[piece.call], end = row_ends[piece.call];
-    kernels.quant_matmul(call.args, begin + piece.begin * align, std::min(end, begin + piece.end * align),
-                         std::min(end, begin + piece.reach * align),
-                         call.scratch_bytes > 0 ? thread_scratch(call.scratch_bytes) : nullptr);
-  };
-  pool.parallel_for(scheduler.homes(), [&](int64_t home, int) {
-    PanelScheduler::Piece piece;
-    while (scheduler.take_own(static_cast<int>(home), &piece)) run_piece(piece);
-    while (scheduler.steal(&piece)) run_piece(piece);
-  });
+  parallel_rows(row_begins, row_ends, kernels.quant_row_align, pool,
+                [&](int c, int64_t begin, int64_t end, int64_t reach_end) {
+                  const QuantCall& call = calls[static_cast<size_t>(c)];
+                  kernels.quant_matmul(call.args, begin, end, reach_end,
+                                       call.scratch_bytes > 0 ? thread_scratch(call.scratch_bytes) : nullptr);
+                });
 }
 
 void quant_matmul(const Kernels& kernels, const WeightMatrix& w, int64_t row_begin, int64_t row_end,
@@ -191,12 +176,8 @@ void float_matmul(const Kernels& kernels, const WeightMatrix& w, int64_t row_beg
   args.y = y;
   args.ldy = ldy;
   args.y_row0 = row_begin;
-  thread_local RowRanges caller_ranges;
-  RowRanges& ranges = caller_ranges;
-  split_rows(row_begin, row_end, kernels.float_row_align, pool.size(), &ranges);
-  pool.parallel_for(ranges.count(), [&](int64_t task, int) {
-    kernels.float_matmul(args, ranges.starts[task], ranges.starts[task + 1]);
-  });
+  parallel_rows(std::span<const int64_t>(&row_begin, 1), std::span<const int64_t>(&row_end, 1), kernels.float_row_align,
+                pool, [&](int, int64_t begin, int64_t end, int64_t) { kernels.float_matmul(args, begin, end); });
 }
 
 void matmul_impl(const Kernels& kernels, const WeightMatrix& w, int64_t row_begin, int64_t row_end,
@@ -235,12 +216,12 @@ WeightMatrix prepack(const WeightMatrix& w, Isa isa, void* dst, ThreadPool& pool
               "prepack: {} matrix [{} x {}] has no {} layout, or dst is not 64-byte aligned", dtype_name(w.dtype),
               w.rows, w.cols, isa_name(isa));
   const Kernels& kernels = cpu::kernels_for(isa);
-  RowRanges ranges;
-  split_rows(0, w.rows, kernels.quant_row_align, pool.size(), &ranges);
-  pool.parallel_for(ranges.count(), [&](int64_t task, int) {
-    kernels.prepack(w.dtype, static_cast<const uint8_t*>(w.data), w.rows, w.cols, ranges.starts[task],
-                    ranges.starts[task + 1], static_cast<uint8_t*>(dst));
-  });
+  const int64_t first = 0;
+  parallel_rows(std::span<const int64_t>(&first, 1), std::span<const int64_t>(&w.rows, 1), kernels.quant_row_align,
+                pool, [&](int, int64_t begin, int64_t end, int64_t) {
+                  kernels.prepack(w.dtype, static_cast<const uint8_t*>(w.data), w.rows, w.cols, begin, end,
+                                  static_cast<uint8_t*>(dst));
+                });
   WeightMatrix out = w;
   out.prepacked = dst;
   out.prepacked_isa = isa;

@@ -1,4 +1,5 @@
-// Shares the row panels of one matmul dispatch (one matrix, or q/k/v sharing an input) among threads.
+// Shares the rows of one parallel dispatch (one matrix, q/k/v sharing an input, a prepack), in panels of a few
+// rows, among threads.
 //
 // A decode step is ~110 dispatches, each ending at a barrier, so a thread that finishes early idles until the
 // slowest one is done. Equal static shares leave that idle time whenever the two cores stream at different
