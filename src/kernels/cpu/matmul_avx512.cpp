@@ -591,14 +591,16 @@ void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, i
     // Every line of the stream is touched once, kPackedPrefetchBytes ahead: the scale lines at the chunk's start,
     // each block's code lines with the block (a line that is never touched ahead stalls the loop). Only plain
     // adds and constant strides here: this runs once per 256-512 bytes of a loop that moves ~10 bytes a cycle.
+    const char* ahead = reinterpret_cast<const char*>(at) + kPackedPrefetchBytes;
     if (t0 == 0) {  // later token tiles reread the panel from L1/L2: touching further ahead would evict it
-      for (int64_t b = 0; b < scale_bytes; b += 64) _mm_prefetch(reinterpret_cast<const char*>(at) + kPackedPrefetchBytes + b, _MM_HINT_T0);
+      for (int64_t b = 0; b < scale_bytes; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
     }
     for (int i = 0; i < n; ++i) {
       const uint8_t* block = codes + P::kCodeBytes * i;
       if (t0 == 0) {
+        const char* block_ahead = ahead + scale_bytes + P::kCodeBytes * i;
 #pragma GCC unroll 8
-        for (int64_t b = 0; b < P::kCodeBytes; b += 64) _mm_prefetch(reinterpret_cast<const char*>(block) + kPackedPrefetchBytes + b, _MM_HINT_T0);
+        for (int64_t b = 0; b < P::kCodeBytes; b += 64) _mm_prefetch(block_ahead + b, _MM_HINT_T0);
       }
       const __m512 w_scale = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(at + 32 * i)));
       __m512i c[8];
@@ -635,7 +637,8 @@ void packed_rows(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end
   const int64_t panel_bytes = Packed<K>::panel_bytes(args.cols);
   {  // A stream that starts here (a thread's home, a stolen piece) would wait for its first lines one by one.
     const uint8_t* start = args.prepacked + row_begin / kPanelRows * panel_bytes;
-    const int64_t n = std::min<int64_t>(kPackedPrefetchBytes, (row_end - row_begin + kPanelRows - 1) / kPanelRows * panel_bytes);
+    const int64_t panels = (row_end - row_begin + kPanelRows - 1) / kPanelRows;
+    const int64_t n = std::min<int64_t>(kPackedPrefetchBytes, panels * panel_bytes);
     for (int64_t b = 0; b < n; b += 64) _mm_prefetch(reinterpret_cast<const char*>(start + b), _MM_HINT_T0);
   }
   for (int64_t row0 = row_begin; row0 < row_end; row0 += kPanelRows) {
