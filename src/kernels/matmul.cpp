@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <vector>
@@ -108,8 +109,28 @@ struct QuantCall {
   cpu::QuantMatmulArgs args;
   SideInfo side;
   std::vector<uint8_t> image;
+  std::vector<cpu::ActRecord> records;
   int64_t scratch_bytes = 0;
 };
+
+// The ActRecord layout of QuantMatmulArgs::act_records (32-value sub-blocks).
+void fill_act_records(const QuantizedActivations& a, const SideInfo& side, std::vector<cpu::ActRecord>* records) {
+  const int64_t n_sub = a.cols / 32;
+  records->resize(static_cast<size_t>(a.n_tokens * n_sub));
+  for (int64_t t0 = 0; t0 < a.n_tokens; t0 += cpu::kActTileTokens) {
+    const int64_t tile = std::min(cpu::kActTileTokens, a.n_tokens - t0);
+    cpu::ActRecord* out = records->data() + t0 * n_sub;
+    for (int64_t j = 0; j < n_sub; ++j) {
+      for (int64_t u = 0; u < tile; ++u) {
+        const int64_t t = t0 + u;
+        cpu::ActRecord& r = out[j * tile + u];
+        std::memcpy(r.qs, a.qs.data() + t * a.cols + 32 * j, sizeof r.qs);
+        r.bias = side.bias[static_cast<size_t>(t * n_sub + j)];
+        r.scale = side.scale[static_cast<size_t>(t * n_sub + j)];
+      }
+    }
+  }
+}
 
 void prepare_quant_call(const Kernels& kernels, const WeightMatrix& w, int64_t row_begin,
                         const QuantizedActivations& a, float* y, int64_t ldy, QuantCall* call) {
@@ -132,8 +153,11 @@ void prepare_quant_call(const Kernels& kernels, const WeightMatrix& w, int64_t r
   args.y = y;
   args.ldy = ldy;
   args.y_row0 = row_begin;
-  if (w.prepacked != nullptr && w.prepacked_isa == kernels.isa && row_begin % kernels.quant_row_align == 0)
+  if (w.prepacked != nullptr && w.prepacked_isa == kernels.isa && row_begin % kernels.quant_row_align == 0) {
     args.prepacked = static_cast<const uint8_t*>(w.prepacked);
+    fill_act_records(a, call->side, &call->records);
+    args.act_records = call->records.data();
+  }
   const int64_t image_bytes =
       args.prepacked != nullptr ? 0 : kernels.act_image_bytes(w.dtype, w.cols, a.n_tokens);
   if (image_bytes > 0) {

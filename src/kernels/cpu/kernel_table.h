@@ -22,6 +22,17 @@
 
 namespace helix::cpu {
 
+constexpr int64_t kActTileTokens = 16;
+
+// One token's part of one 32-value sub-block: its codes, bias and scale as in QuantMatmulArgs (40 bytes, so a
+// kernel reaches every token of a tile from one pointer with constant offsets).
+struct ActRecord {
+  int8_t qs[32];
+  int32_t bias;
+  float scale;
+};
+static_assert(sizeof(ActRecord) == 40);
+
 // y[t][r] for r in a row range of one quantized matrix, activations already quantized.
 struct QuantMatmulArgs {
   DType dtype = DType::Q8_0;       // Q8_0, Q4_0, Q4_K or Q6_K
@@ -39,7 +50,13 @@ struct QuantMatmulArgs {
   // Optional, ISA-specific re-layout of act_qs (Kernels::build_act_image), image_stride bytes per token.
   const uint8_t* act_image = nullptr;
   // Optional: the whole matrix in this ISA's prepacked layout (Kernels::prepack); used instead of `weights`.
+  // Comes with act_records (32-value sub-blocks only).
   const uint8_t* prepacked = nullptr;
+  // The activation side regrouped so that the tokens a kernel tile multiplies with one sub-block lie side by
+  // side: for each tile of up to kActTileTokens tokens (t0 = 0, 16, 32, ...), for each sub-block j, for each token
+  // of the tile, one ActRecord. The record of token t0 + u, sub-block j sits at
+  // act_records[t0 * n_sub + j * tile_tokens + u], tile_tokens = min(16, n_tokens - t0).
+  const ActRecord* act_records = nullptr;
   int64_t image_stride = 0;
   float* y = nullptr;                  // output of token t, row r at y[t * ldy + r - y_row0]
   int64_t ldy = 0;

@@ -314,6 +314,28 @@ __attribute__((always_inline)) inline void compute_sub(int64_t j, const __m512i*
   }
 }
 
+// compute_sub with the activation side read from ActRecords: rec[t] is token t's record of sub-block j. One
+// pointer and constant offsets reach all T tokens (with a pointer per token array, a 16-token tile spills its
+// addresses to the stack and reloads them every sub-block).
+template <Kind K, int T>
+__attribute__((always_inline)) inline void compute_sub_records(const __m512i* codes, __m512 w_scale,
+                                                               const ActRecord* rec, __m512 acc[T]) {
+  static_assert(Traits<K>::kSubValues == 32 && !Traits<K>::kHasMin);
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) {
+    __m512i isum = _mm512_set1_epi32(rec[t].bias);
+    __m512i isum_odd = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; g += 2) {
+      isum = _mm512_dpbusd_epi32(isum, codes[g], _mm512_set1_epi32(load_i32(rec[t].qs + 4 * g)));
+      isum_odd = _mm512_dpbusd_epi32(isum_odd, codes[g + 1], _mm512_set1_epi32(load_i32(rec[t].qs + 4 * g + 4)));
+    }
+    isum = _mm512_add_epi32(isum, isum_odd);
+    const __m512 scale = _mm512_mul_ps(w_scale, _mm512_set1_ps(rec[t].scale));
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[t]);
+  }
+}
+
 TokenView token_view(const QuantMatmulArgs& args, int64_t t0) {
   TokenView tv;
   tv.act = args.act_qs + t0 * args.cols;
@@ -578,7 +600,7 @@ constexpr int64_t kPackedPrefetchBytes = 8192;
 template <Kind K, int T>
 void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, int64_t row0, int64_t t0) {
   using P = Packed<K>;
-  const TokenView tv = token_view(args, t0);
+  const ActRecord* records = args.act_records + t0 * args.n_sub;
   __m512 acc[T];
 #pragma GCC unroll 16
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
@@ -615,7 +637,7 @@ void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, i
           c[4 + g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
         }
       }
-      compute_sub<K, T>(j0 + i, c, w_scale, _mm512_setzero_ps(), tv, acc);
+      compute_sub_records<K, T>(c, w_scale, records + (j0 + i) * T, acc);
     }
     at += P::chunk_bytes(n);
   }
