@@ -132,11 +132,16 @@ void fill_act_records(const QuantizedActivations& a, const SideInfo& side, std::
   }
 }
 
+// `shared`: an earlier call of the same dispatch over the same activations; its activation-side buffers serve
+// this call too when the types match (q, k and v, or gate and up, share one set instead of building three).
 void prepare_quant_call(const Kernels& kernels, const WeightMatrix& w, int64_t row_begin,
-                        const QuantizedActivations& a, float* y, int64_t ldy, QuantCall* call) {
+                        const QuantizedActivations& a, float* y, int64_t ldy, QuantCall* call,
+                        const QuantCall* shared = nullptr) {
   HELIX_CHECK(a.cols == w.cols, "matmul: activations have {} columns, the {} matrix {}", a.cols,
               dtype_name(w.dtype), w.cols);
-  fill_side_info(kernels, w.dtype, a, &call->side);
+  if (shared != nullptr && shared->args.dtype != w.dtype) shared = nullptr;
+  if (shared == nullptr) fill_side_info(kernels, w.dtype, a, &call->side);
+  const SideInfo& side = shared != nullptr ? shared->side : call->side;
   cpu::QuantMatmulArgs& args = call->args;
   args = cpu::QuantMatmulArgs{};
   args.dtype = w.dtype;
@@ -147,23 +152,31 @@ void prepare_quant_call(const Kernels& kernels, const WeightMatrix& w, int64_t r
   args.n_tokens = a.n_tokens;
   args.act_qs = a.qs.data();
   args.n_sub = w.cols / (w.dtype == DType::Q6_K ? 16 : 32);
-  args.act_bias = call->side.bias.data();
-  args.act_scale = call->side.scale.data();
-  args.act_min = w.dtype == DType::Q4_K ? call->side.min.data() : nullptr;
+  args.act_bias = side.bias.data();
+  args.act_scale = side.scale.data();
+  args.act_min = w.dtype == DType::Q4_K ? side.min.data() : nullptr;
   args.y = y;
   args.ldy = ldy;
   args.y_row0 = row_begin;
   if (w.prepacked != nullptr && w.prepacked_isa == kernels.isa && row_begin % kernels.quant_row_align == 0) {
     args.prepacked = static_cast<const uint8_t*>(w.prepacked);
-    fill_act_records(a, call->side, &call->records);
-    args.act_records = call->records.data();
+    if (shared != nullptr && shared->args.act_records != nullptr) {
+      args.act_records = shared->args.act_records;
+    } else {
+      fill_act_records(a, side, &call->records);
+      args.act_records = call->records.data();
+    }
   }
   const int64_t image_bytes =
       args.prepacked != nullptr ? 0 : kernels.act_image_bytes(w.dtype, w.cols, a.n_tokens);
   if (image_bytes > 0) {
-    call->image.resize(static_cast<size_t>(image_bytes * a.n_tokens));
-    kernels.build_act_image(w.dtype, a.qs.data(), w.cols, a.n_tokens, call->image.data());
-    args.act_image = call->image.data();
+    if (shared != nullptr && shared->args.act_image != nullptr) {
+      args.act_image = shared->args.act_image;
+    } else {
+      call->image.resize(static_cast<size_t>(image_bytes * a.n_tokens));
+      kernels.build_act_image(w.dtype, a.qs.data(), w.cols, a.n_tokens, call->image.data());
+      args.act_image = call->image.data();
+    }
     args.image_stride = image_bytes;
   }
   call->scratch_bytes = kernels.quant_scratch_bytes(w.dtype, w.cols, a.n_tokens);
@@ -288,7 +301,8 @@ void matmul_shared_input(std::span<const MatmulOutput> outputs, const float* x, 
   begins.assign(outputs.size(), 0);
   ends.clear();
   for (size_t i = 0; i < outputs.size(); ++i) {
-    prepare_quant_call(kernels, *outputs[i].w, 0, acts, outputs[i].y, outputs[i].w->rows, &calls[i]);
+    prepare_quant_call(kernels, *outputs[i].w, 0, acts, outputs[i].y, outputs[i].w->rows, &calls[i],
+                       i > 0 ? &calls[0] : nullptr);
     ends.push_back(outputs[i].w->rows);
   }
   run_quant_calls(kernels, std::span<QuantCall>(calls.data(), outputs.size()), begins, ends, pool);

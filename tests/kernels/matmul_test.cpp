@@ -170,7 +170,8 @@ TEST(Matmul, PrepackedLayoutSize) {
 }
 
 // One quantization and one dispatch for several matrices gives what separate calls give, bit for bit,
-// prepacked or not, and for mixed types (which fall back to separate calls).
+// prepacked or not, and for mixed types (which fall back to separate calls). Matrices of the first one's type
+// share its activation-side buffers: b (in place) and d (prepacked) read what a built.
 TEST(Matmul, SharedInputMatchesSeparateCalls) {
   ThreadPool pool(2);
   const int64_t cols = 288;
@@ -180,17 +181,22 @@ TEST(Matmul, SharedInputMatchesSeparateCalls) {
       TestMatrix a = make_matrix(DType::Q8_0, 64, cols, 1);
       TestMatrix b = make_matrix(mixed ? DType::F16 : DType::Q8_0, 37, cols, 2);
       TestMatrix c = make_matrix(DType::Q4_0, 16, cols, 3);
-      AlignedBytes packed_a;
+      TestMatrix d = make_matrix(DType::Q8_0, 48, cols, 4);
+      AlignedBytes packed_a, packed_d;
       if (const int64_t bytes = prepacked_bytes(a.w, active_isa()); bytes > 0) {
         packed_a = aligned_bytes(bytes);
         a.w = prepack(a.w, active_isa(), packed_a.get(), pool);
+        packed_d = aligned_bytes(prepacked_bytes(d.w, active_isa()));
+        d.w = prepack(d.w, active_isa(), packed_d.get(), pool);
       }
-      std::vector<float> ya(static_cast<size_t>(n * 64)), yb(static_cast<size_t>(n * 37)), yc(static_cast<size_t>(n * 16));
-      const MatmulOutput outputs[] = {{&a.w, ya.data()}, {&b.w, yb.data()}, {&c.w, yc.data()}};
+      std::vector<float> ya(static_cast<size_t>(n * 64)), yb(static_cast<size_t>(n * 37)),
+          yc(static_cast<size_t>(n * 16)), yd(static_cast<size_t>(n * 48));
+      const MatmulOutput outputs[] = {{&a.w, ya.data()}, {&b.w, yb.data()}, {&c.w, yc.data()}, {&d.w, yd.data()}};
       matmul_shared_input(outputs, x.data(), n, pool);
       EXPECT_EQ(ya, run(active_isa(), a.w, x, n, pool)) << n << (mixed ? " mixed" : "");
       EXPECT_EQ(yb, run(active_isa(), b.w, x, n, pool)) << n << (mixed ? " mixed" : "");
       EXPECT_EQ(yc, run(active_isa(), c.w, x, n, pool)) << n << (mixed ? " mixed" : "");
+      EXPECT_EQ(yd, run(active_isa(), d.w, x, n, pool)) << n << (mixed ? " mixed" : "");
     }
   }
 }
