@@ -8,6 +8,29 @@
 #include "kernels/thread_pool.h"
 
 namespace helix {
+namespace {
+
+// A prompt's queries are attended in runs of at least this many (a run rereads the sequence's K/V).
+constexpr int64_t kMinAttentionRun = 16;
+
+// Cuts queries [0, rows) of a prompt that starts at position `start` into at most `runs` consecutive runs of
+// about equal work (query i reads start + i + 1 positions) and calls emit(first, count) for each.
+template <typename Emit>
+void split_prompt_queries(int64_t start, int64_t rows, int64_t runs, Emit&& emit) {
+  const double total = static_cast<double>(rows) * static_cast<double>(2 * start + rows + 1) / 2;
+  int64_t first = 0, made = 0;
+  double work = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    work += static_cast<double>(start + i + 1);
+    if (i + 1 == rows || work >= total * static_cast<double>(made + 1) / static_cast<double>(runs)) {
+      emit(first, i + 1 - first);
+      first = i + 1;
+      ++made;
+    }
+  }
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Transformer>> Transformer::load(const std::string& path, const LoadOptions& options) {
   auto file = open_model_file(path);
@@ -105,40 +128,46 @@ int64_t Transformer::forward(std::span<const SequenceStep> batch, std::span<cons
                          &k_[row * kv_dim], &v_[row * kv_dim]);
         }
     }
-    // Each sequence attends over its own blocks, in parallel. A decoding sequence (one query) is also split by
-    // KV head, each task taking that head's group of query heads: one sequence's attention over a long context
-    // is then shared by the threads as well (the heads are independent: same numbers either way).
+    // Each sequence attends over its own blocks, in parallel. A decoding sequence (one query) is split by KV
+    // head, each task taking that head's group of query heads; a prompt is split into runs of consecutive
+    // queries of about equal work. Either way one sequence's attention is shared by the threads, and every
+    // query's numbers are the same as unsplit (queries and heads are independent).
     {
       struct AttentionTask {
         size_t seq;
-        int64_t first_row;
-        int32_t kv_head;  // -1: every head
+        int64_t first_row;  // in the batch
+        int64_t query;      // index of first_row's query within its sequence
+        int64_t rows;
+        int32_t kv_head;    // -1: every head
       };
       thread_local std::vector<AttentionTask> caller_tasks;
       std::vector<AttentionTask>& tasks = caller_tasks;  // workers reach the caller's vector through this
       tasks.clear();
       int64_t row = 0;
       for (size_t b = 0; b < batch.size(); ++b) {
-        if (batch[b].tokens.size() == 1) {
-          for (int32_t g = 0; g < kv.n_kv_heads; ++g) tasks.push_back({b, row, g});
+        const int64_t rows = static_cast<int64_t>(batch[b].tokens.size());
+        if (rows == 1) {
+          for (int32_t g = 0; g < kv.n_kv_heads; ++g) tasks.push_back({b, row, 0, 1, g});
         } else {
-          tasks.push_back({b, row, -1});
+          const int64_t runs = std::min<int64_t>(2 * pool.size(), (rows + kMinAttentionRun - 1) / kMinAttentionRun);
+          split_prompt_queries(batch[b].start_pos, rows, runs, [&](int64_t first, int64_t count) {
+            tasks.push_back({b, row + first, first, count, -1});
+          });
         }
-        row += static_cast<int64_t>(batch[b].tokens.size());
+        row += rows;
       }
       const int64_t group = s.n_heads / s.n_kv_heads * s.head_dim;  // query values per KV head, one token
       pool.parallel_for(static_cast<int64_t>(tasks.size()), [&](int64_t t, int) {
         const AttentionTask& task = tasks[t];
         const SequenceStep& seq = batch[task.seq];
-        const int64_t rows = static_cast<int64_t>(seq.tokens.size());
         AttentionQueries queries;
-        queries.n_queries = static_cast<int32_t>(rows);
-        queries.first_pos = seq.start_pos;
+        queries.n_queries = static_cast<int32_t>(task.rows);
+        queries.first_pos = seq.start_pos + task.query;
         if (task.kv_head < 0) {
-          queries.q = std::span<const float>(&q_[task.first_row * q_dim], rows * q_dim);
+          queries.q = std::span<const float>(&q_[task.first_row * q_dim], task.rows * q_dim);
           queries.n_heads = static_cast<int32_t>(s.n_heads);
           paged_attention(queries, kv, seq.block_table,
-                          std::span<float>(&attn_[task.first_row * q_dim], rows * q_dim));
+                          std::span<float>(&attn_[task.first_row * q_dim], task.rows * q_dim));
           return;
         }
         PagedKv head = kv;
