@@ -30,6 +30,18 @@ void split_prompt_queries(int64_t start, int64_t rows, int64_t runs, Emit&& emit
   }
 }
 
+// Runs fn(row_begin, row_end) over rows [0, n): on the calling thread for a few rows (decode: a dispatch would
+// cost more than the work), else in one piece per thread. For the per-row ops between the matmuls (norms,
+// SwiGLU, residual adds), which otherwise leave the other threads waiting in a prompt or a large batch.
+constexpr int64_t kParallelOpRows = 4;
+
+template <typename Fn>
+void for_rows(ThreadPool& pool, int64_t n, Fn&& fn) {
+  if (n < kParallelOpRows || pool.size() == 1) return fn(int64_t{0}, n);
+  const int64_t parts = std::min<int64_t>(pool.size(), n);
+  pool.parallel_for(parts, [&](int64_t p, int) { fn(n * p / parts, n * (p + 1) / parts); });
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Transformer>> Transformer::load(const std::string& path, const LoadOptions& options) {
@@ -112,13 +124,17 @@ int64_t Transformer::forward(std::span<const SequenceStep> batch, std::span<cons
     const PagedKv& kv = kv_layers[l];
 
     // Attention: norm, the q/k/v projections for every token at once, RoPE, K/V into the pool.
-    for (int64_t r = 0; r < n; ++r) rmsnorm(&xb_[r * hidden], &x_[r * hidden], lw.attn_norm, hidden, s.rms_norm_eps);
+    for_rows(pool, n, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) rmsnorm(&xb_[r * hidden], &x_[r * hidden], lw.attn_norm, hidden, s.rms_norm_eps);
+    });
     const MatmulOutput qkv[] = {{&lw.wq, q_.data()}, {&lw.wk, k_.data()}, {&lw.wv, v_.data()}};
     matmul_shared_input(qkv, xb_.data(), n, pool);
-    for (int64_t r = 0; r < n; ++r) {
-      rope_apply(&q_[r * q_dim], s.n_heads, s.head_dim, &rope_cos_[r * half], &rope_sin_[r * half]);
-      rope_apply(&k_[r * kv_dim], s.n_kv_heads, s.head_dim, &rope_cos_[r * half], &rope_sin_[r * half]);
-    }
+    for_rows(pool, n, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        rope_apply(&q_[r * q_dim], s.n_heads, s.head_dim, &rope_cos_[r * half], &rope_sin_[r * half]);
+        rope_apply(&k_[r * kv_dim], s.n_kv_heads, s.head_dim, &rope_cos_[r * half], &rope_sin_[r * half]);
+      }
+    });
     {
       int64_t row = 0;
       for (const SequenceStep& seq : batch)
@@ -181,15 +197,22 @@ int64_t Transformer::forward(std::span<const SequenceStep> batch, std::span<cons
       });
     }
     matmul(lw.wo, attn_.data(), n, out_.data(), pool);
-    add_inplace(x_.data(), out_.data(), n * hidden);
+    // Residual add, then the feed-forward's norm.
+    for_rows(pool, n, [&](int64_t r0, int64_t r1) {
+      add_inplace(&x_[r0 * hidden], &out_[r0 * hidden], (r1 - r0) * hidden);
+      for (int64_t r = r0; r < r1; ++r) rmsnorm(&xb_[r * hidden], &x_[r * hidden], lw.ffn_norm, hidden, s.rms_norm_eps);
+    });
 
-    // Feed-forward: norm, SwiGLU, down projection, residual.
-    for (int64_t r = 0; r < n; ++r) rmsnorm(&xb_[r * hidden], &x_[r * hidden], lw.ffn_norm, hidden, s.rms_norm_eps);
+    // Feed-forward: SwiGLU, down projection, residual.
     const MatmulOutput gate_up[] = {{&lw.w_gate, gate_.data()}, {&lw.w_up, up_.data()}};
     matmul_shared_input(gate_up, xb_.data(), n, pool);
-    swiglu(gate_.data(), gate_.data(), up_.data(), n * s.ffn_dim);
+    for_rows(pool, n, [&](int64_t r0, int64_t r1) {
+      swiglu(&gate_[r0 * s.ffn_dim], &gate_[r0 * s.ffn_dim], &up_[r0 * s.ffn_dim], (r1 - r0) * s.ffn_dim);
+    });
     matmul(lw.w_down, gate_.data(), n, out_.data(), pool);
-    add_inplace(x_.data(), out_.data(), n * hidden);
+    for_rows(pool, n, [&](int64_t r0, int64_t r1) {
+      add_inplace(&x_[r0 * hidden], &out_[r0 * hidden], (r1 - r0) * hidden);
+    });
   }
 
   // Final norm and classifier, only for the rows whose logits are wanted.
