@@ -63,7 +63,7 @@ class Sampler {
   Rng rng_;
 };
 
-// Index of the largest value; the lowest index wins ties (deterministic greedy).
+// Index of the largest value; the lowest index wins ties (deterministic greedy); NaNs are skipped (all NaN: 0).
 int32_t argmax(std::span<const float> values);
 
 }  // namespace helix
