@@ -185,9 +185,7 @@ void prepare_quant_call(const Kernels& kernels, const WeightMatrix& w, int64_t r
 // Runs the rows of every call in one parallel dispatch (parallel_rows).
 void run_quant_calls(const Kernels& kernels, std::span<QuantCall> calls, std::span<const int64_t> row_begins,
                      std::span<const int64_t> row_ends, ThreadPool& pool) {
-  const int64_t align =
-      calls[0].args.n_tokens >= cpu::kBatchTileMinTokens ? kernels.quant_batch_row_align : kernels.quant_row_align;
-  parallel_rows(row_begins, row_ends, align, pool,
+  parallel_rows(row_begins, row_ends, kernels.quant_piece_rows, pool,
                 [&](int c, int64_t begin, int64_t end, int64_t reach_end) {
                   const QuantCall& call = calls[static_cast<size_t>(c)];
                   kernels.quant_matmul(call.args, begin, end, reach_end,

@@ -6,7 +6,7 @@ namespace helix::cpu {
 namespace {
 
 #define HELIX_KERNEL_TABLE(ns, isa_value)                                                         \
-  Kernels{isa_value,           ns::kQ8_0CodeOffset,  ns::kQuantRowAlign, ns::kQuantBatchRowAlign, ns::kFloatRowAlign,    \
+  Kernels{isa_value,           ns::kQ8_0CodeOffset,  ns::kQuantRowAlign, ns::kQuantPieceRows, ns::kFloatRowAlign,    \
           ns::quant_scratch_bytes, ns::act_image_bytes, ns::build_act_image,                       \
           ns::quantize_activation_row, ns::quant_matmul, ns::prepacked_bytes, ns::prepack, ns::float_matmul,                         \
           ns::rmsnorm,         ns::softmax,          ns::swiglu,           ns::argmax,            \

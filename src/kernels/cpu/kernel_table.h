@@ -23,9 +23,6 @@
 namespace helix::cpu {
 
 constexpr int64_t kActTileTokens = 16;
-// Calls with at least this many tokens are multi-token work: their rows are handed out in multiples of
-// Kernels::quant_batch_row_align (the kernel's multi-token tile height) instead of quant_row_align.
-constexpr int64_t kBatchTileMinTokens = 4;
 
 // One token's part of one 32-value sub-block: its codes, bias and scale as in QuantMatmulArgs (40 bytes, so a
 // kernel reaches every token of a tile from one pointer with constant offsets).
@@ -84,7 +81,7 @@ struct Kernels {
   // act_bias = -offset * sum of activation codes). Q8_0 is 128 where codes must be unsigned.
   int q8_0_code_offset;
   int64_t quant_row_align;  // row ranges handed to quant_matmul start at multiples of this
-  int64_t quant_batch_row_align;  // ... and hold multiples of this when n_tokens >= kBatchTileMinTokens
+  int64_t quant_piece_rows;  // ... and hold multiples of this rows (but at a matrix's end): the kernel's tile height
   int64_t float_row_align;
   // Scratch bytes quant_matmul needs per thread for this matrix shape.
   int64_t (*quant_scratch_bytes)(DType dtype, int64_t cols, int64_t n_tokens);
@@ -119,7 +116,7 @@ const Kernels& active_kernels();
   namespace ns {                                                                                    \
   extern const int kQ8_0CodeOffset;                                                                 \
   extern const int64_t kQuantRowAlign;                                                              \
-  extern const int64_t kQuantBatchRowAlign;                                                         \
+  extern const int64_t kQuantPieceRows;                                                             \
   extern const int64_t kFloatRowAlign;                                                              \
   int64_t quant_scratch_bytes(DType dtype, int64_t cols, int64_t n_tokens);                         \
   int64_t act_image_bytes(DType dtype, int64_t cols, int64_t n_tokens);                             \

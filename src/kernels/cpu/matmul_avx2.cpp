@@ -18,7 +18,7 @@ namespace helix::cpu::avx2 {
 
 extern const int kQ8_0CodeOffset = 0;
 extern const int64_t kQuantRowAlign = 4;
-extern const int64_t kQuantBatchRowAlign = 4;
+extern const int64_t kQuantPieceRows = 4;
 extern const int64_t kFloatRowAlign = 2;
 
 namespace {

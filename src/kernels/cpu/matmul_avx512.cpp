@@ -12,9 +12,10 @@
 //    each of the 16 rows; with <= 4 tokens q8_0 / q4_0 read whole 8-block chunks including their
 //    scales (see "decode path" below);
 //  - more tokens: the whole panel is packed once into scratch and reread per tile of 16 tokens;
-//  - prepacked q8_0 / q4_0 (the layout a loaded model has) with 4+ tokens: two panels at a time, so that each
-//    activation broadcast feeds two vpdpbusd (packed_pair_tile). On a 2-vCPU Ice Lake Xeon this took the
-//    TinyLlama q4_0 matmuls at 16 tokens from 176-205 to 205-242 tok/s (helix_microbench, alternating runs).
+//  - prepacked q8_0 / q4_0 (the layout a loaded model has): two panels at a time, so that each activation
+//    broadcast feeds two vpdpbusd and one core reads two memory streams (packed_pair_tile, _few). On a 2-vCPU
+//    Ice Lake Xeon this took the TinyLlama q4_0 matmuls (helix_microbench, alternating runs) from 176-205 to
+//    205-242 tok/s at 16 tokens, and from 19.8-22.9 to 22.4-23.9 GB/s (best pass) at one token.
 // Measured on the 2-vCPU Zen target: single-core decode streams at 0.8-0.9 of a plain read loop's
 // rate for q4_0/q8_0; prepacked, with the activations as ActRecords, n=16 and n=128 sustain ~300-340 GMAC/s per
 // core (helix_microbench TinyLlamaMatmuls: 590-650 tok/s on 2 cores), about 0.6 of a bare vpdpbusd loop's
@@ -37,7 +38,7 @@ namespace helix::cpu::avx512 {
 
 extern const int kQ8_0CodeOffset = 128;
 extern const int64_t kQuantRowAlign = 16;
-extern const int64_t kQuantBatchRowAlign = 32;  // two panels: see packed_pair_tile
+extern const int64_t kQuantPieceRows = 32;  // two panels: see packed_pair_tile
 extern const int64_t kFloatRowAlign = 4;
 
 namespace {
@@ -650,7 +651,7 @@ void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, i
   store_tile<T>(args, row0, valid, t0, acc);
 }
 
-// ---- prepacked q8_0 / q4_0, several tokens: two panels at a time ------------------------------------------
+// ---- prepacked q8_0 / q4_0: two panels at a time ------------------------------------------------------------
 
 // With one panel, every vpdpbusd needs its own broadcast load of 4 activation bytes, and this core issues one
 // 512-bit load a cycle: a 16-token tile then runs at ~0.6 vpdpbusd a cycle however its tokens are interleaved
@@ -658,7 +659,7 @@ void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, i
 // a block's codes of both panels (16 zmm) are loaded and unpacked once for all tokens. That leaves too few
 // registers for the f32 sums of 2 x 16 tokens, so they live in a small array in L1 (one load and store per
 // token, block and panel: an eighth of the vpdpbusd). The arithmetic per output is exactly packed_tile's.
-constexpr int64_t kPairTokens = kBatchTileMinTokens;  // calls with this many tokens take the two-panel kernel
+constexpr int kPairTokens = 4;  // from this many tokens on, a pair tile keeps its f32 sums in L1 (below: registers)
 constexpr int kPairGroup = 4;   // tokens whose vpdpbusd chains run interleaved (2 x 4 chains hide its latency)
 
 // N tokens of sub-block j: records rec[0..N), f32 sums acc_a / acc_b (16 floats per token).
@@ -764,6 +765,76 @@ void packed_pair_tile(const QuantMatmulArgs& args, const uint8_t* a, int64_t pan
   }
 }
 
+// The same for T < kPairTokens tokens (decode): sums in registers, and the two panels are two memory streams
+// (reading two streams side by side keeps more lines in flight than one: a plain read loop over pairs of
+// 18 KB panels gets ~10 % more from memory on one core than over one sequential range). Every line of both is
+// touched kPackedPrefetchBytes ahead; past the end of a panel that distance lands in the next pair, not in the
+// partner panel that is being read already.
+template <Kind K, int T>
+void packed_pair_tile_few(const QuantMatmulArgs& args, const uint8_t* a, int64_t panel_bytes, int valid_b,
+                          int64_t row0) {
+  using P = Packed<K>;
+  const ActRecord* records = args.act_records;
+  __m512 acc_a[T], acc_b[T];
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) acc_a[t] = acc_b[t] = _mm512_setzero_ps();
+  auto touch_ahead = [&](int64_t offset) {  // the line at `offset` of both panels, kPackedPrefetchBytes later
+    const int64_t ahead = offset + kPackedPrefetchBytes;
+    const char* line = reinterpret_cast<const char*>(a) + ahead + (ahead >= panel_bytes ? panel_bytes : 0);
+    _mm_prefetch(line, _MM_HINT_T0);
+    _mm_prefetch(line + panel_bytes, _MM_HINT_T0);
+  };
+  int64_t offset = 0;  // of the current chunk in each panel
+  for (int64_t j0 = 0; j0 < args.n_sub; j0 += 8) {
+    const int n = static_cast<int>(args.n_sub - j0 < 8 ? args.n_sub - j0 : 8);
+    const int64_t scale_bytes = (32 * n + 63) / 64 * 64;
+    for (int64_t b = 0; b < scale_bytes; b += 64) touch_ahead(offset + b);
+    const uint8_t* at = a + offset;
+    for (int i = 0; i < n; ++i) {
+      const int64_t block_offset = offset + scale_bytes + P::kCodeBytes * i;
+#pragma GCC unroll 8
+      for (int64_t b = 0; b < P::kCodeBytes; b += 64) touch_ahead(block_offset + b);
+      __m512i ca[8], cb[8];
+      load_block_codes<K>(a + block_offset, ca);
+      load_block_codes<K>(a + panel_bytes + block_offset, cb);
+      const __m512 ws_a = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(at + 32 * i)));
+      const __m512 ws_b = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(at + panel_bytes + 32 * i)));
+      const ActRecord* rec = records + (j0 + i) * T;
+      __m512i sum_a[T], sum_b[T];
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const __m512i bias = _mm512_set1_epi32(rec[t].bias);
+        const __m512i x = _mm512_set1_epi32(load_i32(rec[t].qs));
+        sum_a[t] = _mm512_dpbusd_epi32(bias, ca[0], x);
+        sum_b[t] = _mm512_dpbusd_epi32(bias, cb[0], x);
+      }
+#pragma GCC unroll 8
+      for (int g = 1; g < 8; ++g) {
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+          const __m512i x = _mm512_set1_epi32(load_i32(rec[t].qs + 4 * g));
+          sum_a[t] = _mm512_dpbusd_epi32(sum_a[t], ca[g], x);
+          sum_b[t] = _mm512_dpbusd_epi32(sum_b[t], cb[g], x);
+        }
+      }
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const __m512 act_scale = _mm512_set1_ps(rec[t].scale);
+        acc_a[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_a[t]), _mm512_mul_ps(ws_a, act_scale), acc_a[t]);
+        acc_b[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_b[t]), _mm512_mul_ps(ws_b, act_scale), acc_b[t]);
+      }
+    }
+    offset += P::chunk_bytes(n);
+  }
+  const __mmask16 mask_b = static_cast<__mmask16>((1u << valid_b) - 1);
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) {
+    float* y = args.y + t * args.ldy + row0 - args.y_row0;
+    _mm512_storeu_ps(y, acc_a[t]);
+    _mm512_mask_storeu_ps(y + kPanelRows, mask_b, acc_b[t]);
+  }
+}
+
 template <Kind K, int T = kMaxTileTokens>
 void dispatch_packed_tile(int tokens, const QuantMatmulArgs& args, const uint8_t* panel, int valid, int64_t row0,
                           int64_t t0) {
@@ -777,17 +848,24 @@ void dispatch_packed_tile(int tokens, const QuantMatmulArgs& args, const uint8_t
 template <Kind K>
 void packed_rows(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end) {
   const int64_t panel_bytes = Packed<K>::panel_bytes(args.cols);
-  {  // A stream that starts here (a thread's home, a stolen piece) would wait for its first lines one by one.
+  {  // Streams that start here (a thread's home, a stolen piece) would wait for their first lines one by one.
     const uint8_t* start = args.prepacked + row_begin / kPanelRows * panel_bytes;
     const int64_t panels = (row_end - row_begin + kPanelRows - 1) / kPanelRows;
-    const int64_t n = std::min<int64_t>(kPackedPrefetchBytes, panels * panel_bytes);
-    for (int64_t b = 0; b < n; b += 64) _mm_prefetch(reinterpret_cast<const char*>(start + b), _MM_HINT_T0);
+    const int64_t n = std::min<int64_t>(kPackedPrefetchBytes, panel_bytes);
+    for (int64_t p = 0; p < std::min<int64_t>(panels, 2); ++p)
+      for (int64_t b = 0; b < n; b += 64) _mm_prefetch(reinterpret_cast<const char*>(start + p * panel_bytes + b), _MM_HINT_T0);
   }
   for (int64_t row0 = row_begin; row0 < row_end; row0 += kPanelRows) {
     const uint8_t* panel = args.prepacked + row0 / kPanelRows * panel_bytes;
-    if (args.n_tokens >= kPairTokens && row_end - row0 > kPanelRows) {
+    if (row_end - row0 > kPanelRows) {
       const int valid_b = static_cast<int>(row_end - row0 < 2 * kPanelRows ? row_end - row0 - kPanelRows : kPanelRows);
-      for (int64_t t0 = 0; t0 < args.n_tokens; t0 += kMaxTileTokens) {
+      switch (args.n_tokens) {
+        case 1: packed_pair_tile_few<K, 1>(args, panel, panel_bytes, valid_b, row0); break;
+        case 2: packed_pair_tile_few<K, 2>(args, panel, panel_bytes, valid_b, row0); break;
+        case 3: packed_pair_tile_few<K, 3>(args, panel, panel_bytes, valid_b, row0); break;
+        default: break;
+      }
+      for (int64_t t0 = 0; t0 < args.n_tokens && args.n_tokens >= kPairTokens; t0 += kMaxTileTokens) {
         const int64_t tokens = args.n_tokens - t0 < kMaxTileTokens ? args.n_tokens - t0 : kMaxTileTokens;
         packed_pair_tile<K>(args, panel, panel_bytes, valid_b, row0, t0, static_cast<int>(tokens));
       }

@@ -11,7 +11,7 @@ namespace helix::cpu::scalar {
 
 extern const int kQ8_0CodeOffset = 0;  // signed weights times signed activations, no offset needed
 extern const int64_t kQuantRowAlign = 1;
-extern const int64_t kQuantBatchRowAlign = 1;
+extern const int64_t kQuantPieceRows = 1;
 extern const int64_t kFloatRowAlign = 1;
 
 namespace {

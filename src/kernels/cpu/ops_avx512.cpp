@@ -153,10 +153,29 @@ int64_t argmax(const float* x, int64_t n) {
   return 0;  // every value is NaN
 }
 
+// Reads the range as the prepacked decode kernels stream weights: two streams side by side (blocks 2k and 2k + 1
+// of 16 KiB together, like a pair of panels), every line touched 4 KiB ahead. One core keeps more lines in flight
+// that way than with one sequential loop: on a 2-vCPU Ice Lake Xeon ~10 % more from memory (11.7-12.3 against
+// 10.5-11.3 GB/s on one thread), so the bandwidth bound that helix bench judges decode against is the higher one.
 uint64_t stream_read(const void* data, int64_t bytes) {
+  constexpr int64_t kBlock = 16384, kAhead = 4096;
   const uint8_t* p = static_cast<const uint8_t*>(data);
   __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
   int64_t i = 0;
+  for (; i + 2 * kBlock <= bytes; i += 2 * kBlock) {
+    for (int64_t k = 0; k < kBlock; k += 128) {
+      const int64_t ahead = k + kAhead;
+      const char* line = reinterpret_cast<const char*>(p + i) + ahead + (ahead >= kBlock ? kBlock : 0);
+      _mm_prefetch(line, _MM_HINT_T0);
+      _mm_prefetch(line + 64, _MM_HINT_T0);
+      _mm_prefetch(line + kBlock, _MM_HINT_T0);
+      _mm_prefetch(line + kBlock + 64, _MM_HINT_T0);
+      a0 = _mm512_add_epi64(a0, _mm512_loadu_si512(p + i + k));
+      a1 = _mm512_add_epi64(a1, _mm512_loadu_si512(p + i + k + 64));
+      a2 = _mm512_add_epi64(a2, _mm512_loadu_si512(p + i + kBlock + k));
+      a3 = _mm512_add_epi64(a3, _mm512_loadu_si512(p + i + kBlock + k + 64));
+    }
+  }
   for (; i + 256 <= bytes; i += 256) {
     a0 = _mm512_add_epi64(a0, _mm512_loadu_si512(p + i));
     a1 = _mm512_add_epi64(a1, _mm512_loadu_si512(p + i + 64));
