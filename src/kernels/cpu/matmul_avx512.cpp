@@ -662,11 +662,11 @@ void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, i
 constexpr int kPairTokens = 4;  // from this many tokens on, a pair tile keeps its f32 sums in L1 (below: registers)
 constexpr int kPairGroup = 4;   // tokens whose vpdpbusd chains run interleaved (2 x 4 chains hide its latency)
 
-// N tokens of sub-block j: records rec[0..N), f32 sums acc_a / acc_b (16 floats per token).
+// The exact int32 sums of N tokens (records rec[0..N)) with one sub-block of panels a and b, each token's chains
+// interleaved with the others' (2N independent vpdpbusd chains).
 template <int N>
-__attribute__((always_inline)) inline void pair_group(const __m512i* a, const __m512i* b, __m512 ws_a, __m512 ws_b,
-                                                      const ActRecord* rec, float* acc_a, float* acc_b) {
-  __m512i sum_a[N], sum_b[N];
+__attribute__((always_inline)) inline void pair_sums(const __m512i* a, const __m512i* b, const ActRecord* rec,
+                                                     __m512i sum_a[N], __m512i sum_b[N]) {
 #pragma GCC unroll 4
   for (int t = 0; t < N; ++t) {
     const __m512i bias = _mm512_set1_epi32(rec[t].bias);
@@ -683,6 +683,14 @@ __attribute__((always_inline)) inline void pair_group(const __m512i* a, const __
       sum_b[t] = _mm512_dpbusd_epi32(sum_b[t], b[g], x);
     }
   }
+}
+
+// N tokens of a sub-block into f32 sums kept in L1: acc_a / acc_b, 16 floats per token.
+template <int N>
+__attribute__((always_inline)) inline void pair_group(const __m512i* a, const __m512i* b, __m512 ws_a, __m512 ws_b,
+                                                      const ActRecord* rec, float* acc_a, float* acc_b) {
+  __m512i sum_a[N], sum_b[N];
+  pair_sums<N>(a, b, rec, sum_a, sum_b);
 #pragma GCC unroll 4
   for (int t = 0; t < N; ++t) {
     const __m512 act_scale = _mm512_set1_ps(rec[t].scale);
@@ -801,22 +809,7 @@ void packed_pair_tile_few(const QuantMatmulArgs& args, const uint8_t* a, int64_t
       const __m512 ws_b = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(at + panel_bytes + 32 * i)));
       const ActRecord* rec = records + (j0 + i) * T;
       __m512i sum_a[T], sum_b[T];
-#pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
-        const __m512i bias = _mm512_set1_epi32(rec[t].bias);
-        const __m512i x = _mm512_set1_epi32(load_i32(rec[t].qs));
-        sum_a[t] = _mm512_dpbusd_epi32(bias, ca[0], x);
-        sum_b[t] = _mm512_dpbusd_epi32(bias, cb[0], x);
-      }
-#pragma GCC unroll 8
-      for (int g = 1; g < 8; ++g) {
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) {
-          const __m512i x = _mm512_set1_epi32(load_i32(rec[t].qs + 4 * g));
-          sum_a[t] = _mm512_dpbusd_epi32(sum_a[t], ca[g], x);
-          sum_b[t] = _mm512_dpbusd_epi32(sum_b[t], cb[g], x);
-        }
-      }
+      pair_sums<T>(ca, cb, rec, sum_a, sum_b);
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const __m512 act_scale = _mm512_set1_ps(rec[t].scale);
