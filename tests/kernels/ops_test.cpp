@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/kernel_table.h"
+
 namespace helix {
 namespace {
 
@@ -135,6 +137,26 @@ TEST(Ops, ArgmaxFirstOfTiesSkipsNan) {
     for (int64_t i = 1; i < 32000; ++i)
       if (r[i] > r[best]) best = i;
     EXPECT_EQ(argmax(isa, r.data(), 32000), best) << isa_name(isa);
+  }
+}
+
+// The bandwidth probe's read loop must read every byte (its checksum depends on each one): in both streams of
+// the AVX-512 pairs of 16 KiB blocks, in the 256-byte loop after the last pair and in the byte tail.
+TEST(Ops, StreamReadReadsEveryByte) {
+  const int64_t bytes = 3 * 32768 + 3 * 256 + 37;
+  std::vector<uint8_t> buffer(static_cast<size_t>(bytes));
+  for (int64_t i = 0; i < bytes; ++i) buffer[static_cast<size_t>(i)] = static_cast<uint8_t>(i * 7);
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (!isa_supported(isa)) continue;
+    const auto read = [&] { return cpu::kernels_for(isa).stream_read(buffer.data(), bytes); };
+    const uint64_t base = read();
+    for (int64_t at : {int64_t{0}, int64_t{16383}, int64_t{16384}, int64_t{32767}, int64_t{40000}, int64_t{98304},
+                       int64_t{99071}, bytes - 1}) {
+      buffer[static_cast<size_t>(at)] += 1;
+      EXPECT_NE(read(), base) << isa_name(isa) << " byte " << at;
+      buffer[static_cast<size_t>(at)] -= 1;
+    }
+    EXPECT_EQ(read(), base) << isa_name(isa);
   }
 }
 
