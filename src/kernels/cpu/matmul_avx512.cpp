@@ -15,7 +15,7 @@
 //  - prepacked q8_0 / q4_0 (the layout a loaded model has): two panels at a time, so that each activation
 //    broadcast feeds two vpdpbusd and one core reads two memory streams (packed_pair_tile, _few). On a 2-vCPU
 //    Ice Lake Xeon this took the TinyLlama q4_0 matmuls (helix_microbench, alternating runs) from 176-205 to
-//    205-242 tok/s at 16 tokens, and from 19.8-22.9 to 22.4-23.9 GB/s (best pass) at one token.
+//    205-242 tok/s at 16 tokens, and from 19.8-22.9 to 22.8-23.7 GB/s (best pass) at one token.
 // Measured on the 2-vCPU Zen target: single-core decode streams at 0.8-0.9 of a plain read loop's
 // rate for q4_0/q8_0; prepacked, with the activations as ActRecords, n=16 and n=128 sustain ~300-340 GMAC/s per
 // core (helix_microbench TinyLlamaMatmuls: 590-650 tok/s on 2 cores), about 0.6 of a bare vpdpbusd loop's
@@ -603,6 +603,23 @@ void prepack_panels(const uint8_t* weights, int64_t rows, int64_t cols, int64_t 
 // the chunk's scale lines touched too 96 / 89 %; 16 KiB is no better (all ~100 % below 55 GB/s).
 constexpr int64_t kPackedPrefetchBytes = 8192;
 
+// The 8 code zmm of one block of a prepacked panel.
+template <Kind K>
+__attribute__((always_inline)) inline void load_block_codes(const uint8_t* block, __m512i c[8]) {
+  if constexpr (K == Kind::Q8_0) {
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; ++g) c[g] = _mm512_load_si512(block + 64 * g);
+  } else {
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+#pragma GCC unroll 4
+    for (int g = 0; g < 4; ++g) {
+      const __m512i v = _mm512_load_si512(block + 64 * g);
+      c[g] = _mm512_and_si512(v, low4);
+      c[4 + g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+    }
+  }
+}
+
 // T tokens starting at t0 against one prepacked panel.
 template <Kind K, int T>
 void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, int64_t row0, int64_t t0) {
@@ -612,7 +629,6 @@ void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, i
 #pragma GCC unroll 16
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   const uint8_t* at = panel;
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
   for (int64_t j0 = 0; j0 < args.n_sub; j0 += 8) {
     const int n = static_cast<int>(args.n_sub - j0 < 8 ? args.n_sub - j0 : 8);
     const int64_t scale_bytes = (32 * n + 63) / 64 * 64;
@@ -633,17 +649,7 @@ void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, i
       }
       const __m512 w_scale = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(at + 32 * i)));
       __m512i c[8];
-      if constexpr (K == Kind::Q8_0) {
-#pragma GCC unroll 8
-        for (int g = 0; g < 8; ++g) c[g] = _mm512_load_si512(block + 64 * g);
-      } else {
-#pragma GCC unroll 4
-        for (int g = 0; g < 4; ++g) {
-          const __m512i v = _mm512_load_si512(block + 64 * g);
-          c[g] = _mm512_and_si512(v, low4);
-          c[4 + g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-        }
-      }
+      load_block_codes<K>(block, c);
       compute_sub_records<K, T>(c, w_scale, records + (j0 + i) * T, acc);
     }
     at += P::chunk_bytes(n);
@@ -660,7 +666,9 @@ void packed_tile(const QuantMatmulArgs& args, const uint8_t* panel, int valid, i
 // registers for the f32 sums of 2 x 16 tokens, so they live in a small array in L1 (one load and store per
 // token, block and panel: an eighth of the vpdpbusd). The arithmetic per output is exactly packed_tile's.
 constexpr int kPairTokens = 4;  // from this many tokens on, a pair tile keeps its f32 sums in L1 (below: registers)
-constexpr int kPairGroup = 4;   // tokens whose vpdpbusd chains run interleaved (2 x 4 chains hide its latency)
+// Tokens whose vpdpbusd chains run interleaved: 2 x 4 sums and 16 code zmm fill the registers (8 spills; 3 runs
+// as fast as 4 on Ice Lake, where the tile is bound by its vector ALU ops, not by latency).
+constexpr int kPairGroup = 4;
 
 // The exact int32 sums of N tokens (records rec[0..N)) with one sub-block of panels a and b, each token's chains
 // interleaved with the others' (2N independent vpdpbusd chains).
@@ -698,23 +706,6 @@ __attribute__((always_inline)) inline void pair_group(const __m512i* a, const __
     float* pb = acc_b + 16 * t;
     _mm512_store_ps(pa, _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_a[t]), _mm512_mul_ps(ws_a, act_scale), _mm512_load_ps(pa)));
     _mm512_store_ps(pb, _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum_b[t]), _mm512_mul_ps(ws_b, act_scale), _mm512_load_ps(pb)));
-  }
-}
-
-// The 8 code zmm of one block of a prepacked panel.
-template <Kind K>
-__attribute__((always_inline)) inline void load_block_codes(const uint8_t* block, __m512i c[8]) {
-  if constexpr (K == Kind::Q8_0) {
-#pragma GCC unroll 8
-    for (int g = 0; g < 8; ++g) c[g] = _mm512_load_si512(block + 64 * g);
-  } else {
-    const __m512i low4 = _mm512_set1_epi8(0x0f);
-#pragma GCC unroll 4
-    for (int g = 0; g < 4; ++g) {
-      const __m512i v = _mm512_load_si512(block + 64 * g);
-      c[g] = _mm512_and_si512(v, low4);
-      c[4 + g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-    }
   }
 }
 
@@ -852,15 +843,18 @@ void packed_rows(const QuantMatmulArgs& args, int64_t row_begin, int64_t row_end
     const uint8_t* panel = args.prepacked + row0 / kPanelRows * panel_bytes;
     if (row_end - row0 > kPanelRows) {
       const int valid_b = static_cast<int>(row_end - row0 < 2 * kPanelRows ? row_end - row0 - kPanelRows : kPanelRows);
-      switch (args.n_tokens) {
-        case 1: packed_pair_tile_few<K, 1>(args, panel, panel_bytes, valid_b, row0); break;
-        case 2: packed_pair_tile_few<K, 2>(args, panel, panel_bytes, valid_b, row0); break;
-        case 3: packed_pair_tile_few<K, 3>(args, panel, panel_bytes, valid_b, row0); break;
-        default: break;
-      }
-      for (int64_t t0 = 0; t0 < args.n_tokens && args.n_tokens >= kPairTokens; t0 += kMaxTileTokens) {
-        const int64_t tokens = args.n_tokens - t0 < kMaxTileTokens ? args.n_tokens - t0 : kMaxTileTokens;
-        packed_pair_tile<K>(args, panel, panel_bytes, valid_b, row0, t0, static_cast<int>(tokens));
+      static_assert(kPairTokens == 4, "decode takes packed_pair_tile_few for 1 to kPairTokens - 1 tokens");
+      if (args.n_tokens == 1) {
+        packed_pair_tile_few<K, 1>(args, panel, panel_bytes, valid_b, row0);
+      } else if (args.n_tokens == 2) {
+        packed_pair_tile_few<K, 2>(args, panel, panel_bytes, valid_b, row0);
+      } else if (args.n_tokens == 3) {
+        packed_pair_tile_few<K, 3>(args, panel, panel_bytes, valid_b, row0);
+      } else {
+        for (int64_t t0 = 0; t0 < args.n_tokens; t0 += kMaxTileTokens) {
+          const int64_t tokens = args.n_tokens - t0 < kMaxTileTokens ? args.n_tokens - t0 : kMaxTileTokens;
+          packed_pair_tile<K>(args, panel, panel_bytes, valid_b, row0, t0, static_cast<int>(tokens));
+        }
       }
       row0 += kPanelRows;
       continue;
