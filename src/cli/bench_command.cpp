@@ -4,6 +4,9 @@
 #include <cmath>
 #include <memory>
 #include <numeric>
+#include <optional>
+#include <span>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +14,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
+#include "common/cpu_times.h"
 #include "kernels/memory_bandwidth.h"
 #include "kernels/cpu/isa.h"
 
@@ -51,14 +55,48 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t vocab, uint64_t seed) {
 }
 
 // Runs `batch` sequences with `prompt` tokens each, generating `gen` tokens; returns the stats.
-GenerationStats run_once(BatchGenerator& g, int64_t batch, int64_t prompt, int64_t gen, uint64_t seed) {
+GenerationStats run_once(BatchGenerator& g, int64_t batch, int64_t prompt, int64_t gen, uint64_t seed,
+                         const TokenCallback& on_token = {}) {
   std::vector<GenerationRequest> reqs(batch);
   for (int64_t b = 0; b < batch; ++b) {
     reqs[b].prompt = random_tokens(prompt, g.model().shape().vocab_size, seed + b);
     reqs[b].max_new_tokens = gen;  // greedy, no stop tokens: exactly `gen` tokens
   }
-  unwrap(g.generate(reqs));
+  unwrap(g.generate(reqs, on_token));
   return g.last_stats();
+}
+
+// One single-stream generation run, each decode step followed by a plain read of the weights it read.
+struct GenerationRun {
+  double tokens_per_second = 0;
+  double paired_read_gbps = 0;  // the plain reads' rate
+  std::optional<double> steal;  // share of CPU time the hypervisor took during the run
+};
+
+// A step's speed and the memory's speed move together on a shared machine (other tenants, a descheduled
+// virtual CPU), by tens of percent within seconds. Reading the same bytes right after each step, with the loop
+// the bandwidth probe uses, compares the two at the same moments: the ratio of the sums is decode's share of
+// what a plain read got then, nearly free of that drift.
+GenerationRun run_generation(BatchGenerator& g, int64_t gen, uint64_t seed) {
+  const std::vector<std::span<const std::byte>> spans = g.model().weights().token_read_spans();
+  int64_t span_bytes = 0;
+  for (const auto& s : spans) span_bytes += static_cast<int64_t>(s.size());
+  double decode_seconds_seen = 0, read_seconds = 0;
+  int64_t reads = 0;
+  const auto on_token = [&](size_t, int32_t) {
+    const double decode_seconds = g.last_stats().decode_seconds;
+    if (decode_seconds == decode_seconds_seen) return;  // the token of the prompt's step
+    decode_seconds_seen = decode_seconds;
+    read_seconds += time_plain_read(g.pool(), spans);
+    ++reads;
+  };
+  const std::optional<CpuTimes> cpu_before = read_cpu_times();
+  GenerationRun run;
+  run.tokens_per_second = run_once(g, 1, 1, gen + 1, seed, on_token).decode_tokens_per_second();
+  const std::optional<CpuTimes> cpu_after = read_cpu_times();
+  if (read_seconds > 0) run.paired_read_gbps = static_cast<double>(reads * span_bytes) / read_seconds / 1e9;
+  if (cpu_before && cpu_after) run.steal = steal_fraction(*cpu_before, *cpu_after);
+  return run;
 }
 
 void run_bench(BenchOptions o) {
@@ -73,21 +111,28 @@ void run_bench(BenchOptions o) {
   const double bytes_per_token = static_cast<double>(w.bytes_read_per_token());
   // The read bandwidth is measured right before and right after each generation run, and each run is judged
   // against the mean of the two: on a shared machine the bandwidth moves by tens of percent within seconds.
-  std::vector<double> pp, tg, batched, bandwidths, fractions;
+  std::vector<double> pp, tg, batched, bandwidths, fractions, paired_reads, paired_fractions, steals;
   for (int r = 0; r < o.repetitions; ++r) {
     if (o.prompt_tokens > 0) pp.push_back(run_once(*g, 1, o.prompt_tokens, 1, 100 + r).prompt_tokens_per_second());
     if (o.gen_tokens > 0 || r == 0) bandwidths.push_back(measure_read_bandwidth_gbps(g->pool()));
     if (o.gen_tokens > 0) {
-      tg.push_back(run_once(*g, 1, 1, o.gen_tokens + 1, 200 + r).decode_tokens_per_second());
+      const GenerationRun run = run_generation(*g, o.gen_tokens, 200 + r);
+      tg.push_back(run.tokens_per_second);
       const double before = bandwidths.back();
       bandwidths.push_back(measure_read_bandwidth_gbps(g->pool()));
       fractions.push_back(tg.back() * bytes_per_token / 1e9 / ((before + bandwidths.back()) / 2));
+      if (run.paired_read_gbps > 0) {
+        paired_reads.push_back(run.paired_read_gbps);
+        paired_fractions.push_back(tg.back() * bytes_per_token / 1e9 / run.paired_read_gbps);
+      }
+      if (run.steal) steals.push_back(*run.steal);
     }
     if (o.batch > 1 && o.gen_tokens > 0)
       batched.push_back(run_once(*g, o.batch, 1, o.gen_tokens + 1, 300 + r).decode_tokens_per_second());
   }
   const Spread pps = Spread::of(pp), tgs = Spread::of(tg), bs = Spread::of(batched), bws = Spread::of(bandwidths);
-  const Spread fractions_spread = Spread::of(fractions);
+  const Spread fractions_spread = Spread::of(fractions), paired_spread = Spread::of(paired_reads),
+               paired_fractions_spread = Spread::of(paired_fractions), steal_spread = Spread::of(steals);
   const double bandwidth_gbps = bws.mean;
   const double implied_gbps = tgs.mean * bytes_per_token / 1e9;
   const double bound_tps = bandwidth_gbps * 1e9 / bytes_per_token;
@@ -104,9 +149,15 @@ void run_bench(BenchOptions o) {
                         {"bandwidth_bound_tokens_per_second", bound_tps},
                         {"repetitions", o.repetitions}};
     if (!pp.empty()) j["pp"] = {{"tokens", o.prompt_tokens}, {"tokens_per_second", pps.json()}};
-    if (!tg.empty())
+    if (!tg.empty()) {
       j["tg"] = {{"tokens", o.gen_tokens}, {"tokens_per_second", tgs.json()}, {"implied_bandwidth_gbps", implied_gbps},
                  {"fraction_of_bandwidth", fractions_spread.json()}};
+      if (!paired_reads.empty()) {
+        j["tg"]["paired_read_gbps"] = paired_spread.json();
+        j["tg"]["fraction_of_paired_read"] = paired_fractions_spread.json();
+      }
+      if (!steals.empty()) j["tg"]["cpu_steal_fraction"] = steal_spread.json();
+    }
     if (!batched.empty())
       j["batch"] = {{"sequences", o.batch}, {"tokens", o.gen_tokens}, {"tokens_per_second", bs.json()},
                     {"speedup_over_single", bs.mean / tgs.mean}};
@@ -130,6 +181,14 @@ void run_bench(BenchOptions o) {
                "measured around it\n",
                "", implied_gbps, 100 * fractions_spread.mean, 100 * fractions_spread.stddev, 100 * fractions_spread.min,
                100 * fractions_spread.max);
+    if (!paired_reads.empty())
+      fmt::print("{:<22} a plain read of the same weights after each token: {:.1f} GB/s; decode per run {:.0f} ± {:.0f} % "
+                 "(min {:.0f}, max {:.0f}) of it\n",
+                 "", paired_spread.mean, 100 * paired_fractions_spread.mean, 100 * paired_fractions_spread.stddev,
+                 100 * paired_fractions_spread.min, 100 * paired_fractions_spread.max);
+    if (!steals.empty())
+      fmt::print("{:<22} CPU time taken by the hypervisor (steal) during these runs: {:.1f} % (max {:.1f} %)\n", "",
+                 100 * steal_spread.mean, 100 * steal_spread.max);
   }
   if (!batched.empty())
     fmt::print("{:<22} {}   ({:.2f}x single stream, summed)\n", fmt::format("batch{} tg{}", o.batch, o.gen_tokens),

@@ -1,5 +1,6 @@
 #include "kernels/memory_bandwidth.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +13,12 @@
 #include "kernels/thread_pool.h"
 
 namespace helix {
+namespace {
+
+// Every read's checksum is added here, so that no compiler can drop the reads as unused.
+std::atomic<uint64_t> read_sink{0};
+
+}  // namespace
 
 double measure_read_bandwidth_gbps(ThreadPool& pool, int64_t bytes) {
   // In 2 MiB pages where the kernel grants them (transparent huge pages), as the prepacked weights are: with
@@ -32,21 +39,54 @@ double measure_read_bandwidth_gbps(ThreadPool& pool, int64_t bytes) {
     if (begin < end) std::memset(buffer + begin, static_cast<int>(task + 1), static_cast<size_t>(end - begin));
   });
   const cpu::Kernels& kernels = cpu::active_kernels();
-  std::atomic<uint64_t> checksum{0};
   double best_seconds = 1e30;
   for (int run = 0; run < kRuns; ++run) {
     const auto start = std::chrono::steady_clock::now();
     pool.parallel_for(n_threads, [&](int64_t task, int) {
       const int64_t begin = task * slice;
       const int64_t end = begin + slice < bytes ? begin + slice : bytes;
-      if (begin < end) checksum.fetch_add(kernels.stream_read(buffer + begin, end - begin), std::memory_order_relaxed);
+      if (begin < end) read_sink.fetch_add(kernels.stream_read(buffer + begin, end - begin), std::memory_order_relaxed);
     });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (seconds < best_seconds) best_seconds = seconds;
   }
   std::free(buffer);
-  HELIX_CHECK(checksum.load() != 0x5eed, "unreachable: keeps the reads alive");
   return static_cast<double>(bytes) / best_seconds / 1e9;
+}
+
+std::vector<std::span<const std::byte>> read_share(std::span<const std::span<const std::byte>> spans, int thread,
+                                                   int n_threads) {
+  HELIX_CHECK(n_threads >= 1 && thread >= 0 && thread < n_threads, "read_share: thread {} of {}", thread, n_threads);
+  int64_t total = 0;
+  for (const auto& s : spans) total += static_cast<int64_t>(s.size());
+  const int64_t lines = total / 64;
+  const int64_t begin = lines * thread / n_threads * 64;
+  const int64_t end = thread + 1 == n_threads ? total : lines * (thread + 1) / n_threads * 64;
+  std::vector<std::span<const std::byte>> out;
+  int64_t offset = 0;  // of the current span in the concatenation
+  for (const auto& s : spans) {
+    const int64_t size = static_cast<int64_t>(s.size());
+    const int64_t lo = std::max(begin, offset), hi = std::min(end, offset + size);
+    if (lo < hi) out.push_back(s.subspan(static_cast<size_t>(lo - offset), static_cast<size_t>(hi - lo)));
+    offset += size;
+  }
+  return out;
+}
+
+double time_plain_read(ThreadPool& pool, std::span<const std::span<const std::byte>> spans) {
+  const cpu::Kernels& kernels = cpu::active_kernels();
+  const int n_threads = pool.size();
+  // The shares are cut before the clock starts: only the reads are timed.
+  std::vector<std::vector<std::span<const std::byte>>> shares;
+  for (int t = 0; t < n_threads; ++t) shares.push_back(read_share(spans, t, n_threads));
+  const auto start = std::chrono::steady_clock::now();
+  pool.parallel_for(n_threads, [&](int64_t task, int) {
+    uint64_t sum = 0;
+    for (const auto& piece : shares[static_cast<size_t>(task)])
+      sum += kernels.stream_read(piece.data(), static_cast<int64_t>(piece.size()));
+    read_sink.fetch_add(sum, std::memory_order_relaxed);
+  });
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace helix

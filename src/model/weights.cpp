@@ -107,6 +107,22 @@ int64_t Weights::total_matrix_bytes() const {
   return total;
 }
 
+std::vector<std::span<const std::byte>> Weights::token_read_spans() const {
+  std::vector<std::span<const std::byte>> spans;
+  const auto add = [&](const WeightMatrix& m) {
+    const int64_t prepacked = m.prepacked != nullptr ? prepacked_bytes(m, m.prepacked_isa) : 0;
+    const void* data = prepacked > 0 ? m.prepacked : m.data;
+    const int64_t bytes = prepacked > 0 ? prepacked : matrix_bytes(m);
+    spans.emplace_back(static_cast<const std::byte*>(data), static_cast<size_t>(bytes));
+  };
+  for (const auto& l : layers)
+    for (const WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) add(*m);
+  add(classifier);
+  spans.emplace_back(static_cast<const std::byte*>(token_embedding.data),
+                     static_cast<size_t>(dtype_bytes_for(token_embedding.dtype, token_embedding.cols)));
+  return spans;
+}
+
 int64_t Weights::bytes_read_per_token() const {
   // Every layer matrix and the classifier once; of the embedding only one row.
   int64_t total = matrix_bytes(classifier) + dtype_bytes_for(token_embedding.dtype, token_embedding.cols);

@@ -3,6 +3,8 @@
 // vectors are widened to f32 when stored otherwise.
 #pragma once
 
+#include <cstddef>
+#include <span>
 #include <vector>
 
 #include "common/result.h"
@@ -33,6 +35,10 @@ struct Weights {
 
   // Bytes of weights one decode step reads (every matrix once, plus one embedding row).
   int64_t bytes_read_per_token() const;
+  // The memory those bytes are read from, in the layout the kernels read (a matrix's prepacked copy where it has
+  // one): every layer matrix in forward order, the classifier, and the embedding's first row standing for the
+  // one row a step looks up. `helix bench` reads them with a plain read loop to compare decode against.
+  std::vector<std::span<const std::byte>> token_read_spans() const;
   int64_t total_matrix_bytes() const;
 };
 

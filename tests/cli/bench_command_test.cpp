@@ -34,6 +34,14 @@ TEST(BenchCommand, JsonReportJudgesEachRunAgainstTheBandwidthAroundIt) {
   EXPECT_NEAR(j["tg"]["fraction_of_bandwidth"]["mean"].get<double>(), tg * bytes / 1e9 / bandwidth, 1e-9);
   EXPECT_NEAR(j["tg"]["implied_bandwidth_gbps"].get<double>(), tg * bytes / 1e9, 1e-9);
   EXPECT_NEAR(j["bandwidth_bound_tokens_per_second"].get<double>(), bandwidth * 1e9 / bytes, 1e-6);
+  // After each decode step the same weights are read by a plain loop; the run is also judged against that rate.
+  const double paired = j["tg"]["paired_read_gbps"]["mean"];
+  EXPECT_GT(paired, 0.0);
+  EXPECT_NEAR(j["tg"]["fraction_of_paired_read"]["mean"].get<double>(), tg * bytes / 1e9 / paired, 1e-9);
+  if (j["tg"].contains("cpu_steal_fraction")) {  // where /proc/stat exists
+    EXPECT_GE(j["tg"]["cpu_steal_fraction"]["mean"].get<double>(), 0.0);
+    EXPECT_LE(j["tg"]["cpu_steal_fraction"]["mean"].get<double>(), 1.0);
+  }
   EXPECT_NEAR(j["batch"]["speedup_over_single"].get<double>(),
               j["batch"]["tokens_per_second"]["mean"].get<double>() / tg, 1e-9);
 }
@@ -46,6 +54,7 @@ TEST(BenchCommand, TextReport) {
   EXPECT_NE(r.out.find("pp8 "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tg4 "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("of the bandwidth measured around it"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("a plain read of the same weights after each token: "), std::string::npos) << r.out;
 }
 
 TEST(BenchCommand, BadFlagsNameTheField) {

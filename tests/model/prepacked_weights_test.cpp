@@ -80,5 +80,41 @@ TEST(PrepackedWeights, SameTokensAsTheFileLayout) {
   }
 }
 
+// The memory helix bench reads after each decode step to compare against: what the kernels read, matrix by matrix
+// in forward order, then one embedding row. In place it is the file's bytes, exactly bytes_read_per_token.
+TEST(PrepackedWeights, TokenReadSpansAreWhatTheKernelsRead) {
+  test::TempDir dir;
+  const std::string path = dir.file("q4_0.gguf");
+  GeneratedModelOptions o;
+  o.weight_type = DType::Q4_0;
+  o.seed = 12;
+  ASSERT_TRUE(write_random_model(small_shape(), o, path));
+  const bool packs = isa_supported(Isa::Avx512) && active_isa() == Isa::Avx512;
+  for (const bool prepack : {false, true}) {
+    auto model = Transformer::load(path, LoadOptions{.prepack = prepack, .threads = 2});
+    ASSERT_TRUE(model);
+    const Weights& w = (*model)->weights();
+    const auto spans = w.token_read_spans();
+    ASSERT_EQ(spans.size(), 5u * 7 + 2);
+    const bool packed = prepack && packs;
+    const auto expect_matrix = [&](size_t i, const WeightMatrix& m) {
+      EXPECT_EQ(spans[i].data(), static_cast<const std::byte*>(packed ? m.prepacked : m.data)) << i;
+      EXPECT_EQ(static_cast<int64_t>(spans[i].size()),
+                packed ? prepacked_bytes(m, Isa::Avx512) : row_bytes(m) * m.rows) << i;
+    };
+    expect_matrix(0, w.layers[0].wq);
+    expect_matrix(6, w.layers[0].w_down);
+    expect_matrix(7 * 4 + 3, w.layers[4].wo);
+    expect_matrix(35, w.classifier);
+    EXPECT_EQ(spans[36].data(), static_cast<const std::byte*>(w.token_embedding.data));
+    EXPECT_EQ(static_cast<int64_t>(spans[36].size()), row_bytes(w.token_embedding));
+    int64_t total = 0;
+    for (const auto& s : spans) total += static_cast<int64_t>(s.size());
+    // Prepacked, w_down's 224 columns pad each panel's last chunk of scales by 32 bytes (see above).
+    const int64_t down_padding = packed ? 5 * (small_shape().hidden_dim / 16) * 32 : 0;
+    EXPECT_EQ(total, w.bytes_read_per_token() + down_padding) << "prepack " << prepack;
+  }
+}
+
 }  // namespace
 }  // namespace helix
