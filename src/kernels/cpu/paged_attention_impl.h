@@ -16,6 +16,8 @@ namespace helix::paged_attention_detail {
 // Keys processed per step of the online softmax: large enough that the per-step rescale is cheap, small
 // enough that a step's K and V (2 * 32 * head_dim floats) stay in L1.
 constexpr int32_t kTileKeys = 32;
+// How far ahead (in keys) attention touches the K and V rows it will read.
+constexpr int64_t kPrefetchKeys = 2 * kTileKeys;
 
 // Everything the algorithm needs, checked and laid out by the dispatcher (paged_attention.cpp).
 struct Args {
@@ -51,6 +53,12 @@ void attend_avx512(const Args& a);
 
 namespace {
 
+// Byte offset of position t's K (or V) row of KV head g in the pool.
+inline int64_t row_offset(const Args& a, int32_t g, int64_t t) {
+  return a.table[t / a.block_size] * a.block_stride_bytes + g * a.head_stride_bytes +
+         (t % a.block_size) * a.slot_stride_bytes;
+}
+
 // Online softmax (one pass): per query row keep the running max m, the running sum l of exp(s - m) and
 // the unnormalised output o. A step with scores s_j and values v_j becomes
 //   m' = max(m, max_j s_j),  c = exp(m - m'),  l' = c*l + sum_j exp(s_j - m'),  o' = c*o + sum_j exp(s_j - m') v_j
@@ -58,6 +66,7 @@ namespace {
 template <class Ops>
 void attend(const Args& a) {
   const int32_t hd = a.head_dim;
+  const int64_t row_bytes = int64_t{hd} * (a.f16 ? 2 : 4);
   const int32_t n_rep = a.n_heads / a.n_kv_heads;
   const int64_t n_keys = a.first_pos + a.n_queries;
   const int32_t rows = a.n_queries * n_rep;
@@ -76,9 +85,18 @@ void attend(const Args& a) {
       const int32_t n_tile = static_cast<int32_t>(n_keys - t0 < kTileKeys ? n_keys - t0 : kTileKeys);
       for (int32_t j = 0; j < n_tile; ++j) {
         const int64_t t = t0 + j;
-        const int64_t block = a.table[t / a.block_size];
-        const int64_t offset =
-            block * a.block_stride_bytes + g * a.head_stride_bytes + (t % a.block_size) * a.slot_stride_bytes;
+        // The same key of the step after next is touched now, so that it is in the cache when its turn comes: the
+        // pool is far larger than the caches and a decode step's weights have just streamed through them, and a
+        // block's rows of one head are 2 KiB runs, too short for the hardware prefetchers. One key at a time keeps
+        // the touches spread among the work instead of stalling on a burst of them.
+        if (t + kPrefetchKeys < n_keys) {
+          const int64_t ahead = row_offset(a, g, t + kPrefetchKeys);
+          for (int64_t b = 0; b < row_bytes; b += 64) {
+            __builtin_prefetch(a.k + ahead + b);
+            __builtin_prefetch(a.v + ahead + b);
+          }
+        }
+        const int64_t offset = row_offset(a, g, t);
         if (a.f16) {
           float* kd = a.k_tile + int64_t{j} * a.tile_stride;
           float* vd = a.v_tile + int64_t{j} * a.tile_stride;
