@@ -54,14 +54,14 @@ double measure_read_bandwidth_gbps(ThreadPool& pool, int64_t bytes) {
   return static_cast<double>(bytes) / best_seconds / 1e9;
 }
 
-std::vector<std::span<const std::byte>> read_share(std::span<const std::span<const std::byte>> spans, int thread,
-                                                   int n_threads) {
-  HELIX_CHECK(n_threads >= 1 && thread >= 0 && thread < n_threads, "read_share: thread {} of {}", thread, n_threads);
+std::vector<std::span<const std::byte>> read_share(std::span<const std::span<const std::byte>> spans, int part,
+                                                   int n_parts) {
+  HELIX_CHECK(n_parts >= 1 && part >= 0 && part < n_parts, "read_share: part {} of {}", part, n_parts);
   int64_t total = 0;
   for (const auto& s : spans) total += static_cast<int64_t>(s.size());
   const int64_t lines = total / 64;
-  const int64_t begin = lines * thread / n_threads * 64;
-  const int64_t end = thread + 1 == n_threads ? total : lines * (thread + 1) / n_threads * 64;
+  const int64_t begin = lines * part / n_parts * 64;
+  const int64_t end = part + 1 == n_parts ? total : lines * (part + 1) / n_parts * 64;
   std::vector<std::span<const std::byte>> out;
   int64_t offset = 0;  // of the current span in the concatenation
   for (const auto& s : spans) {
@@ -75,14 +75,14 @@ std::vector<std::span<const std::byte>> read_share(std::span<const std::span<con
 
 double time_plain_read(ThreadPool& pool, std::span<const std::span<const std::byte>> spans) {
   const cpu::Kernels& kernels = cpu::active_kernels();
-  const int n_threads = pool.size();
-  // The shares are cut before the clock starts: only the reads are timed.
-  std::vector<std::vector<std::span<const std::byte>>> shares;
-  for (int t = 0; t < n_threads; ++t) shares.push_back(read_share(spans, t, n_threads));
+  const int n_parts = kPlainReadPartsPerThread * pool.size();
+  // The parts are cut before the clock starts: only the reads are timed.
+  std::vector<std::vector<std::span<const std::byte>>> parts;
+  for (int p = 0; p < n_parts; ++p) parts.push_back(read_share(spans, p, n_parts));
   const auto start = std::chrono::steady_clock::now();
-  pool.parallel_for(n_threads, [&](int64_t task, int) {
+  pool.parallel_for(n_parts, [&](int64_t part, int) {
     uint64_t sum = 0;
-    for (const auto& piece : shares[static_cast<size_t>(task)])
+    for (const auto& piece : parts[static_cast<size_t>(part)])
       sum += kernels.stream_read(piece.data(), static_cast<int64_t>(piece.size()));
     read_sink.fetch_add(sum, std::memory_order_relaxed);
   });

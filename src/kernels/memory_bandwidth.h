@@ -15,15 +15,18 @@ class ThreadPool;
 // runs, in GB/s (10^9 bytes per second).
 double measure_read_bandwidth_gbps(ThreadPool& pool, int64_t bytes = int64_t{1} << 30);
 
-// The part of `spans` that thread `thread` of `n_threads` reads in time_plain_read: one contiguous share of
-// the spans' concatenation, cut at multiples of 64 bytes of it (the last thread also takes any rest), as pieces
-// of the spans in order. Shares of all threads together cover every byte exactly once.
-std::vector<std::span<const std::byte>> read_share(std::span<const std::span<const std::byte>> spans, int thread,
-                                                   int n_threads);
+// Part `part` of `n_parts` of `spans`: one contiguous share of the spans' concatenation, cut at multiples of 64
+// bytes of it (the last part also takes any rest), as pieces of the spans in order. All parts together cover every
+// byte exactly once.
+std::vector<std::span<const std::byte>> read_share(std::span<const std::span<const std::byte>> spans, int part,
+                                                   int n_parts);
 
-// Seconds the pool's threads take to read every byte of `spans` once, each thread its read_share, with the
-// read loop of measure_read_bandwidth_gbps. Timed right after a decode step over the same weights, it tells
-// how fast a plain read of exactly those bytes goes at that moment.
+// Seconds the pool's threads take to read every byte of `spans` once, with the read loop of
+// measure_read_bandwidth_gbps. The bytes go out in kPlainReadPartsPerThread parts per thread, each a contiguous
+// stream, handed to threads as they become free: like the matmuls, the read keeps both threads busy to the end
+// when one of them runs slower for a while (another tenant, a descheduled virtual CPU). Timed right after a
+// decode step over the same weights, it tells how fast a plain read of exactly those bytes goes at that moment.
+constexpr int kPlainReadPartsPerThread = 16;
 double time_plain_read(ThreadPool& pool, std::span<const std::span<const std::byte>> spans);
 
 }  // namespace helix

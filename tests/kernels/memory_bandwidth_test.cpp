@@ -1,4 +1,4 @@
-// The plain read that helix bench times after each decode step: how the bytes are shared among threads.
+// The plain read that helix bench times after each decode step: how the bytes are cut into parts.
 #include "kernels/memory_bandwidth.h"
 
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@ TEST(ReadShare, CutsTheConcatenationAtWholeLines) {
   std::vector<std::byte> memory(4096);
   // Three spans of 100, 1000 and 50 bytes: 1150 bytes, 17 whole lines and 62 bytes over.
   const Spans spans = {{memory.data(), 100}, {memory.data() + 200, 1000}, {memory.data() + 2000, 50}};
-  // Two threads: lines 0-7 (bytes 0-511), then the rest (512-1149).
+  // Two parts: lines 0-7 (bytes 0-511), then the rest (512-1149).
   const Spans first = read_share(spans, 0, 2);
   ASSERT_EQ(first.size(), 2u);
   EXPECT_EQ(first[0].data(), memory.data());
@@ -29,28 +29,28 @@ TEST(ReadShare, CutsTheConcatenationAtWholeLines) {
   EXPECT_EQ(second[0].size(), 588u);
   EXPECT_EQ(second[1].data(), memory.data() + 2000);
   EXPECT_EQ(second[1].size(), 50u);
-  // One thread takes everything as it is.
+  // One part is everything as it is.
   const Spans all = read_share(spans, 0, 1);
   ASSERT_EQ(all.size(), 3u);
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(all[i].data(), spans[i].data()) << i;
 }
 
-TEST(ReadShare, EveryByteExactlyOnceForAnyThreadCount) {
+TEST(ReadShare, EveryByteExactlyOnceForAnyPartCount) {
   std::vector<std::byte> memory(1 << 16);
   const Spans spans = {{memory.data() + 3, 777}, {memory.data() + 1000, 0}, {memory.data() + 2048, 64},
                        {memory.data() + 9000, 20001}, {memory.data() + 40000, 5}};
-  for (int n_threads : {1, 2, 3, 7, 64, 400}) {
+  for (int n_parts : {1, 2, 3, 7, 64, 400}) {
     std::vector<int> reads(memory.size(), 0);
-    for (int t = 0; t < n_threads; ++t)
-      for (const auto& piece : read_share(spans, t, n_threads)) {
-        EXPECT_FALSE(piece.empty()) << n_threads;
+    for (int p = 0; p < n_parts; ++p)
+      for (const auto& piece : read_share(spans, p, n_parts)) {
+        EXPECT_FALSE(piece.empty()) << n_parts;
         for (size_t i = 0; i < piece.size(); ++i) ++reads[static_cast<size_t>(piece.data() + i - memory.data())];
       }
     for (size_t at = 0; at < memory.size(); ++at) {
       bool inside = false;
       for (const auto& s : spans) inside |= at >= static_cast<size_t>(s.data() - memory.data()) &&
                                             at < static_cast<size_t>(s.data() - memory.data()) + s.size();
-      ASSERT_EQ(reads[at], inside ? 1 : 0) << n_threads << " threads, byte " << at;
+      ASSERT_EQ(reads[at], inside ? 1 : 0) << n_parts << " parts, byte " << at;
     }
   }
 }
@@ -62,7 +62,7 @@ TEST(TimePlainRead, ReadsWithEveryThread) {
   const double seconds = time_plain_read(pool, spans);
   EXPECT_GT(seconds, 0.0);
   EXPECT_LT(seconds, 10.0);
-  EXPECT_GE(time_plain_read(pool, Spans{}), 0.0);  // nothing to read: no thread reads anything
+  EXPECT_GE(time_plain_read(pool, Spans{}), 0.0);  // nothing to read: every part is empty
 }
 
 }  // namespace

@@ -182,8 +182,11 @@ uint64_t stream_read(const void* data, int64_t bytes) {
     a2 = _mm512_add_epi64(a2, _mm512_loadu_si512(p + i + 128));
     a3 = _mm512_add_epi64(a3, _mm512_loadu_si512(p + i + 192));
   }
-  uint64_t sum = static_cast<uint64_t>(
-      _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3))));
+  // Lanes summed as unsigned (wrapping) words: _mm512_reduce_add_epi64 adds them as signed ones, which overflows.
+  alignas(64) uint64_t lanes[8];
+  _mm512_store_si512(lanes, _mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)));
+  uint64_t sum = 0;
+  for (const uint64_t lane : lanes) sum += lane;
   for (; i < bytes; ++i) sum += p[i];
   return sum;
 }
