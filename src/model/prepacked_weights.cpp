@@ -14,9 +14,8 @@ constexpr int64_t kHugePage = int64_t{2} << 20;  // the buffer is asked for in h
 
 std::vector<WeightMatrix*> matrices_of(Weights& w) {
   std::vector<WeightMatrix*> out;
-  for (LayerWeights& l : w.layers) {
-    for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) out.push_back(m);
-  }
+  for (LayerWeights& l : w.layers)
+    for (WeightMatrix* m : l.matrices()) out.push_back(m);
   out.push_back(&w.classifier);  // the embedding table is only looked up: it stays as stored
   return out;
 }

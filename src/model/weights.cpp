@@ -101,8 +101,7 @@ Result<Weights> bind_weights(const ModelFile& file) {
 int64_t Weights::total_matrix_bytes() const {
   int64_t total = matrix_bytes(token_embedding);
   for (const auto& l : layers)
-    total += matrix_bytes(l.wq) + matrix_bytes(l.wk) + matrix_bytes(l.wv) + matrix_bytes(l.wo) +
-             matrix_bytes(l.w_gate) + matrix_bytes(l.w_up) + matrix_bytes(l.w_down);
+    for (const WeightMatrix* m : l.matrices()) total += matrix_bytes(*m);
   if (classifier.data != token_embedding.data) total += matrix_bytes(classifier);
   return total;
 }
@@ -116,7 +115,7 @@ std::vector<std::span<const std::byte>> Weights::token_read_spans() const {
     spans.emplace_back(static_cast<const std::byte*>(data), static_cast<size_t>(bytes));
   };
   for (const auto& l : layers)
-    for (const WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) add(*m);
+    for (const WeightMatrix* m : l.matrices()) add(*m);
   add(classifier);
   spans.emplace_back(static_cast<const std::byte*>(token_embedding.data),
                      static_cast<size_t>(dtype_bytes_for(token_embedding.dtype, token_embedding.cols)));
@@ -127,8 +126,7 @@ int64_t Weights::bytes_read_per_token() const {
   // Every layer matrix and the classifier once; of the embedding only one row.
   int64_t total = matrix_bytes(classifier) + dtype_bytes_for(token_embedding.dtype, token_embedding.cols);
   for (const auto& l : layers)
-    total += matrix_bytes(l.wq) + matrix_bytes(l.wk) + matrix_bytes(l.wv) + matrix_bytes(l.wo) +
-             matrix_bytes(l.w_gate) + matrix_bytes(l.w_up) + matrix_bytes(l.w_down);
+    for (const WeightMatrix* m : l.matrices()) total += matrix_bytes(*m);
   return total;
 }
 

@@ -3,6 +3,7 @@
 // vectors are widened to f32 when stored otherwise.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -24,6 +25,10 @@ struct LayerWeights {
   WeightMatrix w_gate;     // [ffn] x [hidden]   (llama2.c w1)
   WeightMatrix w_up;       // [ffn] x [hidden]   (llama2.c w3)
   WeightMatrix w_down;     // [hidden] x [ffn]   (llama2.c w2)
+
+  // The seven matrices in forward order (q, k, v, o, gate, up, down).
+  std::array<const WeightMatrix*, 7> matrices() const { return {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down}; }
+  std::array<WeightMatrix*, 7> matrices() { return {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down}; }
 };
 
 struct Weights {
