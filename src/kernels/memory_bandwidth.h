@@ -21,12 +21,14 @@ double measure_read_bandwidth_gbps(ThreadPool& pool, int64_t bytes = int64_t{1} 
 std::vector<std::span<const std::byte>> read_share(std::span<const std::span<const std::byte>> spans, int part,
                                                    int n_parts);
 
-// Seconds the pool's threads take to read every byte of `spans` once, with the read loop of
-// measure_read_bandwidth_gbps. The bytes go out in kPlainReadPartsPerThread parts per thread, each a contiguous
-// stream, handed to threads as they become free: like the matmuls, the read keeps both threads busy to the end
-// when one of them runs slower for a while (another tenant, a descheduled virtual CPU). Timed right after a
-// decode step over the same weights, it tells how fast a plain read of exactly those bytes goes at that moment.
+// Seconds the pool's threads take to read every byte of `spans` once with the kernels' stream_read (the read loop
+// measure_read_bandwidth_gbps times too). The bytes go out in `parts_per_thread` parts per thread, each a
+// contiguous stream, handed to threads as they become free: with the default, like the matmuls, the read keeps both
+// threads busy to the end when one of them runs slower for a while (another tenant, a descheduled virtual CPU).
+// Timed right after a decode step over the same weights, it tells how fast a plain read of exactly those bytes goes
+// at that moment.
 constexpr int kPlainReadPartsPerThread = 16;
-double time_plain_read(ThreadPool& pool, std::span<const std::span<const std::byte>> spans);
+double time_plain_read(ThreadPool& pool, std::span<const std::span<const std::byte>> spans,
+                       int parts_per_thread = kPlainReadPartsPerThread);
 
 }  // namespace helix
